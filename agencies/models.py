@@ -1,0 +1,128 @@
+"""Tables of record for agencies, incident categories and assignments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dispatch.db import Base
+
+AGENCY_KINDS = ("police", "fire", "health", "disaster", "sar", "utility")
+ASSIGNMENT_STATUSES = (
+    "queued", "acknowledged", "en_route", "on_scene", "completed", "declined", "escalated",
+    "cancelled",
+)
+ASSIGNMENT_REASONS = ("coverage", "nearest", "fallback", "manual", "reroute")
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {AGENCY_KINDS}", name="kind"),
+        Index("ix_agencies_coverage", "coverage", postgresql_using="gist"),
+        Index("ix_agencies_station", "station", postgresql_using="gist"),
+        Index("ix_agencies_one_fallback_per_kind", "kind", unique=True,
+              postgresql_where=text("is_fallback")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(10))
+    station = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    coverage = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    contact: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    __table_args__ = (
+        CheckConstraint("default_priority BETWEEN 1 AND 4", name="default_priority"),
+        CheckConstraint("cardinality(agency_kinds) >= 1", name="agency_kinds"),
+    )
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_id: Mapped[str] = mapped_column(Text)
+    agency_kinds: Mapped[list[str]] = mapped_column(ARRAY(String(10)))
+    default_priority: Mapped[int] = mapped_column(SmallInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Assignment(Base):
+    """One agency's part in one incident. `ack_due_at` is stored so the escalation sweep
+    survives restarts and needs no in-process timer."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        CheckConstraint(f"status IN {ASSIGNMENT_STATUSES}", name="status"),
+        CheckConstraint(f"reason IN {ASSIGNMENT_REASONS}", name="reason"),
+        CheckConstraint("priority BETWEEN 1 AND 4", name="priority"),
+        Index("ix_assignments_queue", "agency_id", "priority", "created_at",
+              postgresql_where=text(
+                  "status IN ('queued','acknowledged','en_route','on_scene','escalated')")),
+        Index("ix_assignments_ack_due", "ack_due_at",
+              postgresql_where=text("status = 'queued'")),
+        Index("ix_assignments_incident_id", "incident_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("incidents.id", ondelete="RESTRICT")
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("agencies.id", ondelete="RESTRICT")
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    reason: Mapped[str] = mapped_column(String(10))
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    ack_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    agency: Mapped[Agency] = relationship(lazy="joined")

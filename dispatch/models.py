@@ -1,0 +1,206 @@
+"""Tables of record for the operator's domain: users, calls, incidents and the event log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agencies.models import Assignment
+from dispatch.db import Base
+
+ROLES = ("gateway", "operator", "supervisor", "agency", "admin")
+CHANNELS = ("voice", "sms", "app")
+DISPOSITIONS = ("prank", "ghost", "info", "duplicate", "transferred", "abandoned")
+INCIDENT_STATUSES = ("open", "dispatched", "acknowledged", "on_scene", "closed")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES}", name="role"),
+        CheckConstraint("(role = 'agency') = (agency_code IS NOT NULL)", name="agency_code"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(12))
+    agency_code: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("agencies.code", onupdate="CASCADE")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {CHANNELS}", name="channel"),
+        CheckConstraint(f"disposition IN {DISPOSITIONS}", name="disposition"),
+        Index("ix_calls_received_at", "received_at"),
+        Index("ix_calls_caller_received", "caller_number", "received_at"),
+        Index("ix_calls_incident_id", "incident_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    caller_number: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(5), default="voice")
+    operator_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id")
+    )
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
+    location_source: Mapped[str | None] = mapped_column(String(10))
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    area_code: Mapped[str | None] = mapped_column(String(20), ForeignKey("areas.code"))
+    in_service_area: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str | None] = mapped_column(Text)
+    cell: Mapped[dict | None] = mapped_column(JSONB)
+    aml_raw: Mapped[str | None] = mapped_column(Text)
+    location_warnings: Mapped[list] = mapped_column(JSONB, default=list)
+    description: Mapped[str | None] = mapped_column(Text)
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("incidents.id")
+    )
+    disposition: Mapped[str | None] = mapped_column(String(12))
+    disposition_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint(f"status IN {INCIDENT_STATUSES}", name="status"),
+        CheckConstraint("priority BETWEEN 1 AND 4", name="priority"),
+        Index("ix_incidents_created_at", "created_at"),
+        Index("ix_incidents_location", "location", postgresql_using="gist"),
+        Index("ix_incidents_open_category", "category", "created_at",
+              postgresql_where=text("status <> 'closed'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    category: Mapped[str] = mapped_column(String(40), ForeignKey("categories.code"))
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
+    location_source: Mapped[str | None] = mapped_column(String(10))
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    area_code: Mapped[str | None] = mapped_column(String(20), ForeignKey("areas.code"))
+    description: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id")
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    assignments: Mapped[list[Assignment]] = relationship(
+        order_by=Assignment.created_at, lazy="selectin"
+    )
+
+
+class IncidentCounter(Base):
+    """Last incident number handed out per region and local day (row-locked upsert)."""
+
+    __tablename__ = "incident_counters"
+
+    region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request carrying an Idempotency-Key, per user."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    response: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Event(Base):
+    """The append-only event log, which is also the outbox the live feeds read.
+
+    `txid` is the writing transaction's id: a reader only trusts rows below the oldest
+    transaction still running, so an event whose seq was taken early but committed late is
+    never skipped. UPDATE, DELETE and TRUNCATE are refused by triggers in the database."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_incident_id", "incident_id"),
+        Index("ix_events_agency_codes", "agency_codes", postgresql_using="gin"),
+        Index("ix_events_at", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+    type: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    assignment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    agency_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), server_default=text("'{}'")
+    )
+    before: Mapped[dict | None] = mapped_column(JSONB)
+    after: Mapped[dict | None] = mapped_column(JSONB)
+    payload: Mapped[dict | None] = mapped_column(JSONB)
+    txid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("pg_current_xact_id()::text::bigint")
+    )

@@ -1,0 +1,5 @@
+"""Imports every model module so that Base.metadata knows the whole schema."""
+
+import agencies.models  # noqa: F401
+import dispatch.models  # noqa: F401
+import geo.models  # noqa: F401
