@@ -166,9 +166,6 @@ class Settings(BaseSettings):
         return "postgresql://" + self.database_url.split("://", 1)[1]
 
 
-_ENV_NAMES = {"database_url": "DATABASE_URL"}
-
-
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning a validation failure into one readable sentence."""
     try:
@@ -176,7 +173,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else ""
-        env = _ENV_NAMES.get(field, f"DISPATCH_{field.upper()}") if field else "configuration"
+        # Aliased fields (DATABASE_URL) are reported under their alias already.
+        env = field if field.isupper() else f"DISPATCH_{field.upper()}"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "missing":
             message = "is not set"

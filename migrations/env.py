@@ -14,18 +14,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import migrations.all_models  # noqa: F401  (fills Base.metadata)
 from dispatch.db import Base
+from dispatch.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata
-
-POSTGIS_TABLES = {"spatial_ref_sys", "layer", "topology"}
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    if type_ == "table" and name in POSTGIS_TABLES:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
-
 
 def _database_url() -> str:
     url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL", "")
@@ -59,10 +51,6 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run_sync(connection)
-        return
     engine = create_async_engine(_database_url(), poolclass=pool.NullPool)
     try:
         async with engine.connect() as conn:
@@ -74,5 +62,8 @@ async def run_migrations_online() -> None:
 
 if context.is_offline_mode():
     run_migrations_offline()
+elif config.attributes.get("connection") is not None:
+    # Called from inside an event loop (dispatch.migrate.upgrade_async) with a connection.
+    _run_sync(config.attributes["connection"])
 else:
     asyncio.run(run_migrations_online())

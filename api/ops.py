@@ -1,0 +1,50 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics. No auth (load balancers
+and scrapers call them)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.problems import problem
+from dispatch.migrate import current_revision, head_revision
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up (it says nothing of the database)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the database answers and its schema is at the migration head."""
+    engine = request.app.state.engine
+    timeout = request.app.state.settings.db_connect_timeout_s
+    expected = head_revision()
+    try:
+        async with asyncio.timeout(timeout), engine.connect() as connection:
+            current = await current_revision(connection)
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        return problem(503, f"the database is not reachable ({type(exc).__name__})",
+                       database="unreachable", migration=None, expected_migration=expected)
+    if current != expected:
+        return problem(
+            503,
+            f"the database schema is at {current or 'nothing'}, the code needs {expected}: "
+            "run `dispatch db upgrade`",
+            database="ok",
+            migration=current,
+            expected_migration=expected,
+        )
+    return JSONResponse({"status": "ready", "database": "ok", "migration": current})
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,161 @@
+"""The `dispatch` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from dispatch import migrate
+from dispatch.db import make_engine, make_sessionmaker, transaction
+from dispatch.errors import DomainError
+from dispatch.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Siaga112: 112 emergency command center backend.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+demo_app = typer.Typer(help="The bundled demo region (Mojokerto).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(users_app, name="users")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        errors.print(f"[bold red]Configuration error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision)
+    shown = migrate.head_revision() if revision == "head" else revision
+    console.print(f"database at migration [bold]{shown}[/]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` removes the whole schema)."""
+    settings = _settings()
+    migrate.downgrade(settings.database_url, revision)
+    console.print(f"database at migration [bold]{revision}[/]")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the Mojokerto areas, demo agencies, categories and demo users (idempotent)."""
+    from dispatch.demo import load_demo
+
+    settings = _settings()
+
+    async def run() -> None:
+        engine = make_engine(settings)
+        try:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console,
+                transient=False,
+            ) as bar:
+                task = bar.add_task("loading demo region", total=None)
+
+                def advance(step: str, count: int) -> None:
+                    bar.update(task, advance=count, description=f"loading {step}")
+
+                async with transaction(make_sessionmaker(engine)) as session:
+                    result = await load_demo(
+                        session, advance, on_total=lambda n: bar.update(task, total=n)
+                    )
+                bar.update(task, description="demo region loaded")
+        finally:
+            await engine.dispose()
+        console.print(
+            f"{result.areas} areas, {result.agencies} agencies, "
+            f"{result.categories} categories, {len(result.users)} demo users"
+        )
+        table = Table(title="Demo users (demo only: change or remove them in production)")
+        for column in ("username", "password", "role", "agency"):
+            table.add_column(column)
+        for user in result.users:
+            table.add_row(user.username, user.password, user.role, user.agency_code or "")
+        console.print(table)
+
+    asyncio.run(run())
+
+
+@users_app.command("create")
+def users_create(
+    name: str,
+    role: Annotated[str, typer.Option(help="gateway, operator, supervisor, agency or admin")],
+    agency: Annotated[str | None, typer.Option(help="agency code (agency role only)")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a user account."""
+    from dispatch.accounts import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+
+    async def run() -> None:
+        engine = make_engine(settings)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                user = await create_user(
+                    session, name, role=role, password=password, agency_code=agency
+                )
+            console.print(f"created {user.role} account [bold]{user.username}[/]")
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        _fail(exc.detail)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default DISPATCH_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default DISPATCH_PORT or 8112")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes")] = None,
+) -> None:
+    """Serve the HTTP and WebSocket API with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,38 @@
+"""The small set of domain exceptions; api/problems.py maps each to problem+json."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class Invalid(DomainError):
+    status = 422
+    title = "Invalid request"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    title = "Unauthorized"

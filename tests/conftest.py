@@ -1,0 +1,121 @@
+"""Test fixtures: every test run gets its own freshly created and migrated PostGIS database,
+dropped at the end. The server comes from SIAGA112_TEST_ADMIN_URL (written by scripts/test
+into .siaga112/env) or DATABASE_URL; that role must be allowed to create databases and the
+postgis extension."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from api.app import create_app
+from dispatch import migrate
+from dispatch.db import make_engine, make_sessionmaker, transaction
+from dispatch.settings import Settings
+from tests.support import asyncpg_url, make_settings, started_client, with_database
+
+
+def _server_url() -> str:
+    url = os.environ.get("SIAGA112_TEST_ADMIN_URL") or os.environ.get("DATABASE_URL")
+    if not url:
+        pytest.exit(
+            "no database server for the tests: run them with scripts/test, or set "
+            "DATABASE_URL to a role that may create databases",
+            returncode=2,
+        )
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+DatabaseFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+async def make_database() -> AsyncIterator[DatabaseFactory]:
+    """Creates empty databases with the extensions; all are dropped at the end of the run."""
+    server = _server_url()
+    created: list[str] = []
+
+    async def create(*, migrated: bool = False) -> str:
+        name = f"siaga112_test_{secrets.token_hex(4)}"
+        admin = await asyncpg.connect(server)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        created.append(name)
+        url = with_database(server, name)
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        finally:
+            await conn.close()
+        if migrated:
+            await migrate.upgrade_async(asyncpg_url(url))
+        return asyncpg_url(url)
+
+    yield create
+    admin = await asyncpg.connect(server)
+    try:
+        for name in created:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(make_database: DatabaseFactory) -> str:
+    """The run's main database: migrated to head, demo region loaded."""
+    from dispatch.demo import load_demo
+
+    url = await make_database(migrated=True)
+    engine = make_engine(make_settings(url))
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            await load_demo(session)
+    finally:
+        await engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose work is rolled back at the end of the test."""
+    async with sessions() as session, session.begin():
+        yield session
+        await session.rollback()
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in started_client(app):
+        yield client

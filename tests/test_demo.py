@@ -1,0 +1,98 @@
+"""`dispatch demo load`: the expected region, and the same state when loaded twice."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from dispatch.db import make_engine, make_sessionmaker, transaction
+from dispatch.demo import DEMO_DATA, load_demo
+from tests.support import make_settings
+
+# The contents of each table, minus timestamps, as one digest.
+SNAPSHOT = {
+    "areas": "SELECT code, level, name, parent_code, ST_AsEWKB(geom) FROM areas ORDER BY code",
+    "agencies": "SELECT code, name, kind, ST_AsEWKB(station), ST_AsEWKB(coverage), active,"
+                " is_fallback, phone FROM agencies ORDER BY code",
+    "categories": "SELECT code, name, name_id, agency_kinds, default_priority, active"
+                  " FROM categories ORDER BY code",
+    "users": "SELECT username, role, agency_code, password_hash FROM users ORDER BY username",
+}
+
+
+async def _snapshot(url: str) -> dict[str, tuple[int, str]]:
+    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    try:
+        result = {}
+        for table, query in SNAPSHOT.items():
+            rows = await conn.fetch(query)
+            digest = await conn.fetchval(
+                f"SELECT md5(string_agg(t::text, '|')) FROM ({query}) t"
+            )
+            result[table] = (len(rows), digest)
+        return result
+    finally:
+        await conn.close()
+
+
+async def _load(url: str) -> None:
+    engine = make_engine(make_settings(url))
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            await load_demo(session)
+    finally:
+        await engine.dispose()
+
+
+def _expected_counts() -> dict[str, int]:
+    """Counted from the shipped files, not written from memory."""
+    features = []
+    for name in ("desa_kota_mojokerto", "desa_kab_mojokerto"):
+        features += json.loads((DEMO_DATA / f"{name}.geojson").read_text())["features"]
+    kelurahan = {f["properties"]["code"] for f in features}
+    kecamatan = {f["properties"]["kecamatan_code"] for f in features}
+    kabkota = {f["properties"]["kabkota_code"] for f in features}
+    provinsi = {f["properties"]["provinsi_code"] for f in features}
+    agencies = json.loads((DEMO_DATA / "agencies.geojson").read_text())["features"]
+    categories = json.loads((DEMO_DATA / "categories.json").read_text())["categories"]
+    return {
+        "areas": len(kelurahan) + len(kecamatan) + len(kabkota) + len(provinsi),
+        "agencies": len(agencies),
+        "categories": len(categories),
+        "users": 5 + len(agencies),
+    }
+
+
+async def test_demo_load_counts_and_idempotence(make_database) -> None:
+    url = await make_database(migrated=True)
+    await _load(url)
+    first = await _snapshot(url)
+    expected = _expected_counts()
+    assert expected["areas"] == 1 + 2 + 21 + 322  # provinsi, kabkota, kecamatan, kelurahan
+    assert {table: count for table, (count, _) in first.items()} == expected
+    await _load(url)
+    assert await _snapshot(url) == first
+
+
+async def test_demo_region_hierarchy(database_url: str) -> None:
+    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    try:
+        levels = dict(await conn.fetch("SELECT level, count(*) FROM areas GROUP BY level"))
+        orphans = await conn.fetchval(
+            "SELECT count(*) FROM areas a LEFT JOIN areas p ON p.code = a.parent_code"
+            " WHERE a.level <> 'provinsi' AND p.code IS NULL"
+        )
+        mentikan = await conn.fetchrow(
+            "SELECT code, name, parent_code FROM areas WHERE level = 'kelurahan' AND"
+            " ST_Contains(geom, ST_SetSRID(ST_MakePoint(112.43, -7.47), 4326))"
+        )
+        fallbacks = dict(await conn.fetch("SELECT kind, code FROM agencies WHERE is_fallback"))
+    finally:
+        await conn.close()
+    assert levels == {"provinsi": 1, "kabkota": 2, "kecamatan": 21, "kelurahan": 322}
+    assert orphans == 0
+    # The data's own documented check point.
+    assert (mentikan["name"], mentikan["parent_code"]) == ("Mentikan", "35.76.01")
+    assert fallbacks["police"] == "POLRES-MJK-KOTA"
+    assert set(fallbacks) == {"police", "fire", "health", "disaster", "sar", "utility"}
