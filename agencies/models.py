@@ -61,8 +61,8 @@ class Agency(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+        DateTime(timezone=True), server_default=func.now()
+    )  # set by the domain code on every change
 
 
 class Category(Base):
@@ -79,8 +79,8 @@ class Category(Base):
     default_priority: Mapped[int] = mapped_column(SmallInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+        DateTime(timezone=True), server_default=func.now()
+    )  # set by the domain code on every change
 
 
 class Assignment(Base):
@@ -119,8 +119,8 @@ class Assignment(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+        DateTime(timezone=True), server_default=func.now()
+    )  # set by the domain code on every change
     ack_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import ops
+from api import agencies, calls, geo, incidents, ops
+from api.auth import router as auth_router
+from api.deps import install_index_caches
 from api.middleware import BodySizeLimit, RequestMetrics
 from api.problems import install_problem_handlers
 from dispatch.db import make_engine, make_sessionmaker
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
+        install_index_caches(app.state, settings)
         try:
             yield
         finally:
@@ -41,6 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     app.include_router(ops.router)
+    app.include_router(auth_router)
+    for module in (calls, incidents, agencies, geo):
+        app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     return app

@@ -5,11 +5,13 @@ geo/ and agencies/ import only this from dispatch/.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -66,3 +68,45 @@ async def transaction(
     """One transaction per intent: commit on success, roll back on any error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+T = TypeVar("T")
+
+
+class VersionedIndexCache(Generic[T]):
+    """A per-process in-memory index (areas, agencies) rebuilt when its row in
+    `index_versions` changes. Triggers bump that row on any change to the source table,
+    so every process sees every change; the version is checked at most every
+    `check_interval_s` seconds to keep the hot path free of extra round trips."""
+
+    def __init__(
+        self,
+        name: str,
+        build: Callable[[AsyncSession, int], Awaitable[T]],
+        check_interval_s: float = 1.0,
+    ) -> None:
+        self.name = name
+        self._build = build
+        self._check_interval_s = check_interval_s
+        self._value: T | None = None
+        self._version: int | None = None
+        self._checked_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        self._checked_at = float("-inf")
+
+    async def get(self, session: AsyncSession) -> T:
+        now = time.monotonic()
+        if self._value is not None and now - self._checked_at < self._check_interval_s:
+            return self._value
+        async with self._lock:
+            version = await session.scalar(
+                text("SELECT version FROM index_versions WHERE name = :name"),
+                {"name": self.name},
+            )
+            if self._value is None or version != self._version:
+                self._value = await self._build(session, int(version or 0))
+                self._version = version
+            self._checked_at = time.monotonic()
+            return self._value

@@ -55,7 +55,7 @@ def demo_users(agency_codes: Sequence[str]) -> list[DemoUser]:
         DemoUser("supervisor", "supervisor", "supervisor-demo-112"),
         DemoUser("operator", "operator", "operator-demo-112"),
         DemoUser("operator2", "operator", "operator2-demo-112"),
-        DemoUser("aml-gateway", "gateway", "gateway-demo-112"),
+        DemoUser("aml-gateway", "gateway", "aml-gateway-demo-112"),
     ]
     for code in agency_codes:
         username = code.lower()

@@ -84,6 +84,7 @@ class Call(Base):
     location_source: Mapped[str | None] = mapped_column(String(10))
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     area_code: Mapped[str | None] = mapped_column(String(20), ForeignKey("areas.code"))
+    area: Mapped[dict | None] = mapped_column(JSONB)  # names and codes of every level
     in_service_area: Mapped[bool] = mapped_column(Boolean, default=False)
     address: Mapped[str | None] = mapped_column(Text)
     cell: Mapped[dict | None] = mapped_column(JSONB)
@@ -100,8 +101,8 @@ class Call(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+        DateTime(timezone=True), server_default=func.now()
+    )  # set by the domain code on every change
 
 
 class Incident(Base):
@@ -126,6 +127,7 @@ class Incident(Base):
     location_source: Mapped[str | None] = mapped_column(String(10))
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     area_code: Mapped[str | None] = mapped_column(String(20), ForeignKey("areas.code"))
+    area: Mapped[dict | None] = mapped_column(JSONB)  # names and codes of every level
     description: Mapped[str | None] = mapped_column(Text)
     resolution: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
@@ -135,8 +137,8 @@ class Incident(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+        DateTime(timezone=True), server_default=func.now()
+    )  # set by the domain code on every change
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     assignments: Mapped[list[Assignment]] = relationship(

@@ -6,6 +6,7 @@ text. Plain values only; the database side lives in dispatch/calls.py."""
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,7 @@ class Candidate:
     accuracy_m: float | None = None
     confidence_pct: int | None = None
     fix_time: datetime | None = None
+    aml_message_id: uuid.UUID | None = None  # the stored AML message it came from
 
 
 def rank(source: str | None) -> int:

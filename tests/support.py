@@ -35,3 +35,13 @@ async def started_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://siaga112") as client:
             yield client
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str | None = None) -> dict:
+    """Authorization header for a demo user (demo passwords are `<username>-demo-112`)."""
+    response = await client.post(
+        "/auth/token",
+        data={"username": username, "password": password or f"{username}-demo-112"},
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -1,0 +1,179 @@
+"""The agency registry in the database: building the routing index, admin upserts, views."""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from geoalchemy2.shape import from_shape
+from shapely import MultiPolygon, Point, Polygon, wkb
+from shapely.geometry import mapping, shape
+from shapely.validation import explain_validity
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agencies.models import AGENCY_KINDS, Agency
+from agencies.routing import AgencyIndex, AgencyRecord
+from dispatch.errors import Conflict, Invalid, NotFound
+from dispatch.events import append_event
+
+
+@dataclass(frozen=True)
+class AgencyDirectory:
+    """What each process keeps in memory: the routing index and code → id/name/kind."""
+
+    index: AgencyIndex
+    ids: dict[str, uuid.UUID]
+
+    def id_of(self, code: str) -> uuid.UUID:
+        return self.ids[code]
+
+
+async def build_directory(
+    session: AsyncSession, version: int, *, max_nearest_m: float
+) -> AgencyDirectory:
+    rows = await session.execute(
+        select(
+            Agency.id, Agency.code, Agency.name, Agency.kind,
+            func.ST_Y(Agency.station), func.ST_X(Agency.station),
+            func.ST_AsBinary(Agency.coverage), Agency.active, Agency.is_fallback,
+        )
+    )
+    records = []
+    ids = {}
+    for agency_id, code, name, kind, lat, lon, coverage_wkb, active, is_fallback in rows:
+        coverage = wkb.loads(bytes(coverage_wkb)) if coverage_wkb is not None else None
+        records.append(
+            AgencyRecord(code, name, kind, lat, lon, coverage, active, is_fallback)
+        )
+        ids[code] = agency_id
+    index = AgencyIndex.build(records, max_nearest_m=max_nearest_m, version=version)
+    return AgencyDirectory(index=index, ids=ids)
+
+
+def parse_coverage(geojson: dict[str, Any] | None) -> MultiPolygon | None:
+    """GeoJSON Polygon/MultiPolygon → a valid 2-D MultiPolygon, or Invalid (422)."""
+    if geojson is None:
+        return None
+    if geojson.get("type") not in ("Polygon", "MultiPolygon"):
+        raise Invalid("coverage must be a GeoJSON Polygon or MultiPolygon")
+    try:
+        geometry = shape(geojson)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise Invalid(f"coverage is not readable GeoJSON: {exc}") from None
+    if geometry.is_empty:
+        raise Invalid("coverage is empty")
+    if geometry.has_z:
+        raise Invalid("coverage must have two-dimensional [lon, lat] positions")
+    minx, miny, maxx, maxy = geometry.bounds
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise Invalid("coverage has coordinates that are not finite numbers")
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise Invalid("coverage has positions outside [-180..180, -90..90]")
+    if not geometry.is_valid:
+        raise Invalid(f"coverage is not a valid polygon: {explain_validity(geometry)}")
+    if isinstance(geometry, Polygon):
+        geometry = MultiPolygon([geometry])
+    return geometry
+
+
+def agency_view(
+    agency: Agency, station: tuple[float, float], coverage: MultiPolygon | None
+) -> dict[str, Any]:
+    return {
+        "code": agency.code,
+        "name": agency.name,
+        "kind": agency.kind,
+        "station": {"lat": station[0], "lon": station[1]},
+        "coverage": mapping(coverage) if coverage is not None else None,
+        "active": agency.active,
+        "is_fallback": agency.is_fallback,
+        "phone": agency.phone,
+        "contact": agency.contact,
+    }
+
+
+def check_kind(kind: str) -> None:
+    if kind not in AGENCY_KINDS:
+        raise Invalid(f"kind must be one of {', '.join(AGENCY_KINDS)}")
+
+
+async def _agency_rows(session: AsyncSession, code: str | None = None) -> list[dict[str, Any]]:
+    query = select(
+        Agency, func.ST_Y(Agency.station), func.ST_X(Agency.station),
+        func.ST_AsBinary(Agency.coverage),
+    ).order_by(Agency.code)
+    if code is not None:
+        query = query.where(Agency.code == code)
+    views = []
+    for agency, lat, lon, coverage_wkb in await session.execute(query):
+        coverage = wkb.loads(bytes(coverage_wkb)) if coverage_wkb is not None else None
+        views.append(agency_view(agency, (lat, lon), coverage))
+    return views
+
+
+async def list_agencies(session: AsyncSession) -> list[dict[str, Any]]:
+    return await _agency_rows(session)
+
+
+async def read_agency(session: AsyncSession, code: str) -> dict[str, Any]:
+    rows = await _agency_rows(session, code)
+    if not rows:
+        raise NotFound(f"no agency with code {code}")
+    return rows[0]
+
+
+async def agency_id(session: AsyncSession, code: str) -> uuid.UUID:
+    found = await session.scalar(select(Agency.id).where(Agency.code == code))
+    if found is None:
+        raise NotFound(f"no agency with code {code}")
+    return found
+
+
+async def put_agency(
+    session: AsyncSession, code: str, data: dict[str, Any], *, actor: str
+) -> tuple[dict[str, Any], bool]:
+    """Create or replace one agency (admin). Returns (view, created)."""
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{1,39}", code):
+        raise Invalid("agency code must be 2-40 capital letters, digits and '-'", field="code")
+    check_kind(data["kind"])
+    coverage = parse_coverage(data.get("coverage"))
+    agency = await session.scalar(select(Agency).where(Agency.code == code).with_for_update())
+    created = agency is None
+    before = None if created else await read_agency(session, code)
+    if agency is None:
+        agency = Agency(id=uuid.uuid4(), code=code)
+        session.add(agency)
+    if data.get("is_fallback"):
+        others = await session.scalars(
+            select(Agency).where(Agency.kind == data["kind"], Agency.is_fallback,
+                                 Agency.code != code)
+        )
+        if list(others):
+            raise Conflict(f"another {data['kind']} agency is already the fallback")
+    agency.name = data["name"]
+    agency.kind = data["kind"]
+    agency.active = data.get("active", True)
+    agency.is_fallback = data.get("is_fallback", False)
+    agency.phone = data.get("phone")
+    agency.contact = data.get("contact")
+    station = data["station"]
+    agency.station = from_shape(Point(station["lon"], station["lat"]), srid=4326)
+    agency.coverage = from_shape(coverage, srid=4326) if coverage is not None else None
+    await session.flush()
+    after = await read_agency(session, code)
+    await append_event(session, "agency.created" if created else "agency.updated",
+                       actor=actor, entity="agency", entity_id=code,
+                       before=_without_geometry(before), after=_without_geometry(after))
+    return after, created
+
+
+def _without_geometry(view: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Audit rows keep the attributes; a coverage change is recorded as a flag."""
+    if view is None:
+        return None
+    return {**{k: v for k, v in view.items() if k != "coverage"},
+            "has_coverage": view["coverage"] is not None}

@@ -1,0 +1,66 @@
+"""Authentication dependencies and the token endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from dispatch.db import transaction
+from dispatch.errors import DomainError, Forbidden, Unauthorized
+from dispatch.tokens import Principal, authenticate, issue_token, read_token
+
+router = APIRouter(tags=["auth"])
+bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+@router.post("/auth/token", response_model=TokenOut)
+async def token(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> TokenOut:
+    settings = request.app.state.settings
+    failure: DomainError | None = None
+    # The failed-login counter must be committed even though the login fails.
+    async with transaction(request.app.state.sessions) as session:
+        try:
+            user = await authenticate(session, form.username, form.password)
+        except Unauthorized as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+    access = issue_token(user, secret_key=settings.secret_key, ttl_s=settings.token_ttl_s)
+    return TokenOut(access_token=access, expires_in=settings.token_ttl_s)
+
+
+def principal_from_token(request: Request, token: str | None) -> Principal:
+    if not token:
+        raise Unauthorized("a bearer token is needed: POST /auth/token")
+    return read_token(token, secret_key=request.app.state.settings.secret_key)
+
+
+async def current_principal(
+    request: Request, token: Annotated[str | None, Depends(bearer)]
+) -> Principal:
+    principal = principal_from_token(request, token)
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that lets only the given roles through (403 for the others)."""
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"the {principal.role} role may not do this")
+        return principal
+
+    return check

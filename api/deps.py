@@ -1,0 +1,53 @@
+"""Per-request plumbing shared by the routers: the transaction, the caller as an Actor,
+and the per-process spatial indexes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agencies.registry import AgencyDirectory, build_directory
+from dispatch.db import VersionedIndexCache, transaction
+from dispatch.incidents import Actor
+from dispatch.settings import Settings
+from dispatch.tokens import Principal
+from geo.area_store import build_area_index
+from geo.areas import AreaIndex
+
+
+def install_index_caches(app_state: object, settings: Settings) -> None:
+    async def agencies(session: AsyncSession, version: int) -> AgencyDirectory:
+        return await build_directory(session, version, max_nearest_m=settings.nearest_max_m)
+
+    app_state.area_cache = VersionedIndexCache("areas", build_area_index)  # type: ignore[attr-defined]
+    app_state.agency_cache = VersionedIndexCache("agencies", agencies)  # type: ignore[attr-defined]
+
+
+@asynccontextmanager
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request that changes something; committed before responding."""
+    async with transaction(request.app.state.sessions) as session:
+        yield session
+
+
+async def area_index(request: Request, session: AsyncSession) -> AreaIndex:
+    return await request.app.state.area_cache.get(session)
+
+
+async def actor_for(request: Request, principal: Principal, session: AsyncSession) -> Actor:
+    directory = await request.app.state.agency_cache.get(session)
+    return Actor(
+        name=principal.username,
+        settings=request.app.state.settings,
+        agencies=directory,
+        user_id=uuid.UUID(principal.user_id),
+    )
+
+
+def agency_scope(principal: Principal) -> str | None:
+    """An agency account sees only its own agency; other roles are not scoped."""
+    return principal.agency_code if principal.role == "agency" else None

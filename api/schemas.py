@@ -1,0 +1,106 @@
+"""Request bodies (unknown fields are refused with 422)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LocationIn(Strict):
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    accuracy_m: float | None = Field(None, ge=0, le=1_000_000, allow_inf_nan=False)
+
+
+class CellIn(Strict):
+    mcc: int = Field(ge=0, le=999)
+    mnc: int = Field(ge=0, le=999)
+    lac: int = Field(ge=0, le=2**32 - 1)
+    cid: int = Field(ge=0, le=2**32 - 1)
+
+
+Priority = Field(None, ge=1, le=4)
+
+
+class CallIn(Strict):
+    caller_number: str = Field(min_length=3, max_length=32)
+    received_at: AwareDatetime | None = None
+    channel: Literal["voice", "sms", "app"] = "voice"
+    aml: str | None = Field(None, max_length=4096)
+    location: LocationIn | None = None
+    address: str | None = Field(None, max_length=500)
+    cell: CellIn | None = None
+    category: str | None = Field(None, max_length=40)
+    priority: int | None = Priority
+    description: str | None = Field(None, max_length=4000)
+    link_incident_id: uuid.UUID | None = None
+
+
+class CallIncidentIn(Strict):
+    category: str | None = Field(None, max_length=40)
+    priority: int | None = Priority
+    description: str | None = Field(None, max_length=4000)
+    link_incident_id: uuid.UUID | None = None
+
+
+class DispositionIn(Strict):
+    disposition: Literal["prank", "ghost", "info", "duplicate", "transferred", "abandoned"]
+    note: str | None = Field(None, max_length=2000)
+
+
+class IncidentPatch(Strict):
+    category: str | None = Field(None, max_length=40)
+    priority: int | None = Priority
+    location: LocationIn | None = None
+    description: str | None = Field(None, max_length=4000)
+
+
+class ManualAssignmentIn(Strict):
+    agency_code: str = Field(max_length=40)
+
+
+class CloseIn(Strict):
+    resolution: str = Field(min_length=1, max_length=4000)
+
+
+class StatusIn(Strict):
+    status: Literal["en_route", "on_scene", "completed", "declined"]
+    note: str | None = Field(None, max_length=2000)
+
+
+class StationIn(Strict):
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+
+
+class AgencyIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["police", "fire", "health", "disaster", "sar", "utility"]
+    station: StationIn
+    coverage: dict[str, Any] | None = None
+    active: bool = True
+    is_fallback: bool = False
+    phone: str | None = Field(None, max_length=40)
+    contact: str | None = Field(None, max_length=500)
+
+
+class CategoryIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    name_id: str = Field(min_length=1, max_length=200)
+    agency_kinds: list[Literal["police", "fire", "health", "disaster", "sar", "utility"]] = (
+        Field(min_length=1)
+    )
+    default_priority: int = Field(ge=1, le=4)
+    active: bool = True
+
+
+class ListQuery(Strict):
+    since: datetime | None = None
+    until: datetime | None = None

@@ -1,0 +1,421 @@
+"""The operator's intake: one 112 call registered, located, checked for duplicates and
+repeat pranks, and (with a category) turned into a routed incident, in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import phonenumbers
+from geoalchemy2.shape import from_shape, to_shape
+from shapely import Point
+from sqlalchemy import func, select, text, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.errors import Conflict, Invalid, NotFound
+from dispatch.events import append_event
+from dispatch.incidents import (
+    Actor,
+    Located,
+    call_ids_of,
+    category_or_invalid,
+    emit,
+    get_incident,
+    incident_view,
+    location_view,
+    open_incident,
+)
+from dispatch.models import Call, Incident, User
+from dispatch.pagination import decode_cursor, encode_cursor
+from geo.aml import parse_aml
+from geo.areas import AreaIndex
+from geo.locate import Candidate, aml_candidate, choose
+from geo.models import AmlMessage, LocationCandidate
+
+PRANK_DISPOSITIONS = ("prank", "ghost")
+
+
+@dataclass(frozen=True)
+class ManualLocation:
+    lat: float
+    lon: float
+    accuracy_m: float | None = None
+
+
+@dataclass(frozen=True)
+class CallInput:
+    caller_number: str
+    received_at: datetime | None = None
+    channel: str = "voice"
+    aml: str | None = None
+    location: ManualLocation | None = None
+    address: str | None = None
+    cell: dict[str, int] | None = None
+    category: str | None = None
+    priority: int | None = None
+    description: str | None = None
+    link_incident_id: uuid.UUID | None = None
+
+
+@dataclass
+class Locating:
+    """Everything learned about where a call is."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    matched_aml_messages: list[uuid.UUID] = field(default_factory=list)
+
+
+def normalise_number(raw: str, region: str) -> str:
+    """E.164 for any valid number written in international or local (0812…) form."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise Invalid(f"caller_number {raw!r} is not a phone number",
+                      field="caller_number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise Invalid(f"caller_number {raw!r} is not a valid phone number",
+                      field="caller_number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def locate(areas: AreaIndex, candidate: Candidate | None) -> Located | None:
+    if candidate is None:
+        return None
+    match = areas.locate(candidate.lat, candidate.lon)
+    return Located(
+        lat=candidate.lat,
+        lon=candidate.lon,
+        accuracy_m=candidate.accuracy_m,
+        source=candidate.source,
+        area_code=match.kelurahan.code if match else None,
+        area=match.to_dict() if match else None,
+    )
+
+
+async def gather_candidates(
+    session: AsyncSession, data: CallInput, caller_number: str, actor: Actor
+) -> Locating:
+    found = Locating()
+    if data.aml:
+        fix = parse_aml(data.aml)
+        found.warnings += [f"aml: {w}" for w in fix.warnings]
+        candidate = aml_candidate(fix)
+        if candidate is None:
+            found.warnings.append("aml: no usable position; the next source was used")
+        else:
+            found.candidates.append(candidate)
+    found.candidates += await pending_aml_candidates(session, caller_number, actor, found)
+    if data.location is not None:
+        found.candidates.append(Candidate("manual", data.location.lat, data.location.lon,
+                                          data.location.accuracy_m))
+    if data.cell is not None:
+        from geo.cells import locate_cell
+
+        cell = await locate_cell(session, data.cell["mcc"], data.cell["mnc"],
+                                 data.cell["lac"], data.cell["cid"])
+        if cell is None:
+            found.warnings.append("cell: the serving cell is not in the cell table")
+        else:
+            found.candidates.append(Candidate("cell", cell.lat, cell.lon, cell.radius_m))
+    if data.address:
+        from geo.search import geocode_address
+
+        hit = await geocode_address(session, data.address)
+        if hit is None:
+            found.warnings.append("address: no confident match in the areas or gazetteer")
+        else:
+            found.candidates.append(Candidate("address", hit.lat, hit.lon, hit.radius_m))
+    return found
+
+
+async def pending_aml_candidates(
+    session: AsyncSession, caller_number: str, actor: Actor, found: Locating
+) -> list[Candidate]:
+    """AML that reached the center before the operator registered the call."""
+    window = timedelta(seconds=actor.settings.aml_match_window_s)
+    rows = await session.scalars(
+        select(AmlMessage)
+        .where(AmlMessage.caller_number == caller_number, AmlMessage.call_id.is_(None),
+               AmlMessage.received_at >= datetime.now(UTC) - window)
+        .order_by(AmlMessage.received_at.desc())
+        .with_for_update(skip_locked=True)
+    )
+    candidates = []
+    for message in rows:
+        found.matched_aml_messages.append(message.id)
+        candidate = aml_candidate(parse_aml(message.raw))
+        if candidate is not None:
+            candidates.append(replace(candidate, aml_message_id=message.id))
+    return candidates
+
+
+async def repeat_caller(session: AsyncSession, caller_number: str, now: datetime) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(Call).where(
+            Call.caller_number == caller_number,
+            Call.disposition.in_(PRANK_DISPOSITIONS),
+            Call.received_at >= now - timedelta(hours=24),
+        )
+    )
+    return int(count or 0)
+
+
+async def possible_duplicates(
+    session: AsyncSession, actor: Actor, category: str, located: Located | None, now: datetime
+) -> list[dict[str, Any]]:
+    """Open incidents of the same category near the point and recent, nearest first."""
+    if located is None:
+        return []
+    settings = actor.settings
+    rows = await session.execute(
+        text(
+            """
+            SELECT id, number, category,
+                   ST_Distance(location::geography, ST_MakePoint(:lon, :lat)::geography) AS d,
+                   extract(epoch FROM (:now - created_at)) AS age
+            FROM incidents
+            WHERE status <> 'closed' AND category = :category
+              AND created_at >= :since
+              AND ST_DWithin(location::geography, ST_MakePoint(:lon, :lat)::geography, :radius)
+            ORDER BY d, created_at LIMIT 10
+            """
+        ),
+        {"lon": located.lon, "lat": located.lat, "category": category, "now": now,
+         "since": now - timedelta(seconds=settings.duplicate_window_s),
+         "radius": settings.duplicate_radius_m},
+    )
+    return [
+        {"incident_id": str(r.id), "number": r.number, "category": r.category,
+         "distance_m": round(float(r.d), 1), "age_s": round(float(r.age))}
+        for r in rows
+    ]
+
+
+def call_view(
+    call: Call,
+    *,
+    operator: str | None,
+    incident: dict[str, Any] | None,
+    duplicates: list[dict[str, Any]],
+    repeat_count: int,
+) -> dict[str, Any]:
+    return {
+        "id": str(call.id),
+        "received_at": call.received_at.isoformat(),
+        "caller_number": call.caller_number,
+        "channel": call.channel,
+        "operator": operator,
+        "location": location_view(call),
+        "area": call.area,
+        "in_service_area": call.in_service_area,
+        "possible_duplicates": duplicates,
+        "incident": incident,
+        "incident_id": str(call.incident_id) if call.incident_id else None,
+        "location_warnings": list(call.location_warnings or []),
+        "repeat_caller": {"prank_or_ghost_24h": repeat_count},
+        "disposition": call.disposition,
+    }
+
+
+async def register_call(
+    session: AsyncSession, actor: Actor, areas: AreaIndex, data: CallInput
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    received_at = data.received_at or now
+    caller = normalise_number(data.caller_number, actor.settings.phone_region)
+    category = await category_or_invalid(session, data.category) if data.category else None
+    linked: Incident | None = None
+    if data.link_incident_id is not None:
+        linked = await get_incident(session, data.link_incident_id, for_update=True)
+        if linked.status == "closed":
+            raise Conflict("the incident to link is closed", status_now=linked.status)
+
+    locating = await gather_candidates(session, data, caller, actor)
+    chosen = choose(locating.candidates)
+    located = locate(areas, chosen)
+    if chosen is not None and located is not None and located.area is None:
+        locating.warnings.append("the position is outside the service area")
+
+    call = Call(
+        id=uuid.uuid4(), received_at=received_at, created_at=now, updated_at=now, caller_number=caller, channel=data.channel,
+        operator_id=actor.user_id, address=data.address, cell=data.cell, aml_raw=data.aml,
+        description=data.description, location_warnings=locating.warnings,
+        in_service_area=located is not None and located.area is not None,
+    )
+    if located is not None:
+        call.location = from_shape(Point(located.lon, located.lat), srid=4326)
+        call.location_source = located.source
+        call.accuracy_m = located.accuracy_m
+        call.area_code = located.area_code
+        call.area = located.area
+    session.add(call)
+    await session.flush()
+    await store_candidates(session, call.id, locating, chosen)
+
+    duplicates = (
+        await possible_duplicates(session, actor, category.code, located, now) if category else []
+    )
+    repeat_count = await repeat_caller(session, caller, now)
+    await append_event(session, "call.created", actor=actor.name, entity="call",
+                       entity_id=call.id, after={"caller_number": caller,
+                                                 "location_source": call.location_source,
+                                                 "category": data.category})
+    incident_out = None
+    if category is not None and linked is None:
+        incident = await open_incident(
+            session, actor, category=category, priority=data.priority,
+            description=data.description, located=located, received_at=received_at,
+            calls=[call],
+        )
+        incident_out = incident_view(incident, [call.id])
+    elif linked is not None:
+        incident_out = await link_call(session, actor, call, linked)
+    return call_view(call, operator=actor.name, incident=incident_out, duplicates=duplicates,
+                     repeat_count=repeat_count)
+
+
+async def store_candidates(
+    session: AsyncSession, call_id: uuid.UUID, locating: Locating, chosen: Candidate | None
+) -> None:
+    for candidate in locating.candidates:
+        session.add(LocationCandidate(
+            id=uuid.uuid4(), call_id=call_id, source=candidate.source,
+            geom=from_shape(Point(candidate.lon, candidate.lat), srid=4326),
+            accuracy_m=candidate.accuracy_m, confidence_pct=candidate.confidence_pct,
+            fix_time=candidate.fix_time, chosen=candidate is chosen,
+            aml_message_id=candidate.aml_message_id,
+        ))
+    if locating.matched_aml_messages:
+        await session.execute(
+            update(AmlMessage).where(AmlMessage.id.in_(locating.matched_aml_messages))
+            .values(call_id=call_id)
+        )
+    await session.flush()
+
+
+async def link_call(
+    session: AsyncSession, actor: Actor, call: Call, incident: Incident
+) -> dict[str, Any]:
+    call.incident_id = incident.id
+    call.updated_at = incident.updated_at = datetime.now(UTC)
+    await session.flush()
+    call_ids = await call_ids_of(session, incident.id)
+    await emit(session, "incident.updated", incident, actor, call_ids=call_ids,
+               after={"linked_call_id": str(call.id)})
+    return incident_view(incident, call_ids)
+
+
+async def get_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
+    call = await session.get(Call, call_id)
+    if call is None:
+        raise NotFound("no such call")
+    return call
+
+
+async def _operator_name(session: AsyncSession, user_id: uuid.UUID | None) -> str | None:
+    if user_id is None:
+        return None
+    return await session.scalar(select(User.username).where(User.id == user_id))
+
+
+async def read_call(session: AsyncSession, call_id: uuid.UUID) -> dict[str, Any]:
+    call = await get_call(session, call_id)
+    incident = None
+    if call.incident_id is not None:
+        found = await get_incident(session, call.incident_id)
+        incident = incident_view(found, await call_ids_of(session, found.id))
+    return call_view(
+        call, operator=await _operator_name(session, call.operator_id), incident=incident,
+        duplicates=[], repeat_count=await repeat_caller(session, call.caller_number,
+                                                        datetime.now(UTC)),
+    )
+
+
+async def list_calls(
+    session: AsyncSession, *, since: datetime | None, until: datetime | None,
+    disposition: str | None, limit: int, cursor: str | None,
+) -> dict[str, Any]:
+    """Newest first, keyset-paginated."""
+    query = select(Call, User.username).outerjoin(User, User.id == Call.operator_id)
+    if since is not None:
+        query = query.where(Call.received_at >= since)
+    if until is not None:
+        query = query.where(Call.received_at < until)
+    if disposition is not None:
+        query = query.where(Call.disposition == disposition)
+    if cursor:
+        at, row_id = decode_cursor(cursor)
+        query = query.where(tuple_(Call.received_at, Call.id) < tuple_(at, row_id))
+    rows = (await session.execute(
+        query.order_by(Call.received_at.desc(), Call.id.desc()).limit(limit + 1)
+    )).all()
+    page = rows[:limit]
+    items = [call_view(c, operator=name, incident=None, duplicates=[], repeat_count=0)
+             for c, name in page]
+    for item in items:
+        del item["possible_duplicates"], item["repeat_caller"], item["incident"]
+    next_cursor = encode_cursor(page[-1][0].received_at, page[-1][0].id) if len(rows) > limit \
+        else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+async def incident_for_call(
+    session: AsyncSession, actor: Actor, call_id: uuid.UUID, *, category: str | None,
+    priority: int | None, description: str | None, link_incident_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """Open and route an incident for a registered call, or link it to an existing one."""
+    if (category is None) == (link_incident_id is None):
+        raise Invalid("give either category or link_incident_id", field="category")
+    call = await session.scalar(select(Call).where(Call.id == call_id).with_for_update())
+    if call is None:
+        raise NotFound("no such call")
+    if call.incident_id is not None:
+        raise Conflict("the call already belongs to an incident",
+                       incident_id=str(call.incident_id))
+    if call.disposition is not None:
+        raise Conflict(f"the call was closed as {call.disposition}")
+    if link_incident_id is not None:
+        incident = await get_incident(session, link_incident_id, for_update=True)
+        if incident.status == "closed":
+            raise Conflict("the incident to link is closed", status_now="closed")
+        return await link_call(session, actor, call, incident)
+    chosen_category = await category_or_invalid(session, category)  # type: ignore[arg-type]
+    located = None
+    if call.location is not None:
+        point = to_shape(call.location)
+        located = Located(point.y, point.x, call.accuracy_m, call.location_source or "manual",
+                          call.area_code, call.area)
+    incident = await open_incident(
+        session, actor, category=chosen_category, priority=priority,
+        description=description or call.description, located=located,
+        received_at=call.received_at, calls=[call],
+    )
+    return incident_view(incident, [call.id])
+
+
+async def close_call(
+    session: AsyncSession, actor: Actor, call_id: uuid.UUID, disposition: str,
+    note: str | None,
+) -> dict[str, Any]:
+    """Close a call that has no incident: prank, ghost, info, duplicate, transferred..."""
+    call = await session.scalar(select(Call).where(Call.id == call_id).with_for_update())
+    if call is None:
+        raise NotFound("no such call")
+    if call.incident_id is not None:
+        raise Conflict("the call belongs to an incident; close the incident instead")
+    if call.disposition is not None:
+        raise Conflict(f"the call is already closed as {call.disposition}")
+    call.disposition = disposition
+    call.disposition_note = note
+    call.closed_at = call.updated_at = datetime.now(UTC)
+    await session.flush()
+    await append_event(session, "call.closed", actor=actor.name, entity="call",
+                       entity_id=call.id, before={"disposition": None},
+                       after={"disposition": disposition, "note": note})
+    return call_view(call, operator=await _operator_name(session, call.operator_id),
+                     incident=None, duplicates=[],
+                     repeat_count=await repeat_caller(session, call.caller_number,
+                                                      datetime.now(UTC)))

@@ -1,0 +1,76 @@
+"""The append-only event log, written in the business transaction (the outbox).
+
+Each append also queues a NOTIFY, delivered by PostgreSQL only at commit; it is only a
+wake-up: feeds read the events themselves from the table, so a lost notification never
+loses an event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+EVENTS_CHANNEL = "siaga112_events"
+
+_APPEND = text(
+    """
+    WITH appended AS (
+        INSERT INTO events (type, actor, entity, entity_id, incident_id, assignment_id,
+                            agency_codes, before, after, payload)
+        VALUES (:type, :actor, :entity, :entity_id, :incident_id, :assignment_id,
+                :agency_codes, CAST(:before AS jsonb), CAST(:after AS jsonb),
+                CAST(:payload AS jsonb))
+        RETURNING seq
+    )
+    SELECT seq, pg_notify(:channel, '') FROM appended
+    """
+)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value, default=str).decode()
+
+
+async def append_event(
+    session: AsyncSession,
+    type: str,
+    *,
+    actor: str,
+    entity: str,
+    entity_id: uuid.UUID | str,
+    incident_id: uuid.UUID | None = None,
+    assignment_id: uuid.UUID | None = None,
+    agency_codes: Sequence[str] = (),
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Append one event; returns its seq. `payload` is what a live feed frame carries
+    (`incident`, `assignment`) as of this moment."""
+    result = await session.execute(
+        _APPEND,
+        {
+            "type": type,
+            "actor": actor,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "incident_id": incident_id,
+            "assignment_id": assignment_id,
+            "agency_codes": list(agency_codes),
+            "before": _json(before),
+            "after": _json(after),
+            "payload": _json(payload),
+            "channel": EVENTS_CHANNEL,
+        },
+    )
+    return int(result.scalar_one())
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Only the keys whose values differ, for compact before/after audit rows."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}

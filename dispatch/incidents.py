@@ -1,0 +1,378 @@
+"""Incidents: numbering, opening and routing, status, re-routing and closing.
+
+Every change appends events in the same transaction. Events of the contract's feed types
+carry a `payload` (the incident and assignment as of that moment); the live feeds send
+exactly those."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely import Point
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agencies.assignments import (
+    agencies_by_code,
+    apply_transition,
+    assignment_view,
+    create_assignment,
+    excluded_agencies,
+)
+from agencies.lifecycle import CANCELLED, OPEN_STATES, incident_status
+from agencies.models import Assignment, Category
+from agencies.registry import AgencyDirectory
+from agencies.routing import RouteDecision
+from dispatch.errors import Conflict, Invalid, NotFound
+from dispatch.events import append_event
+from dispatch.models import Call, Incident
+from dispatch.settings import Settings
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something, and what the process knows that the domain needs."""
+
+    name: str
+    settings: Settings
+    agencies: AgencyDirectory
+    user_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Located:
+    """A chosen position with the area it falls in (area is None outside the region)."""
+
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    source: str
+    area_code: str | None
+    area: dict[str, Any] | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def next_incident_number(
+    session: AsyncSession, settings: Settings, received_at: datetime
+) -> str:
+    """`MJK-YYYYMMDD-NNNN` per region and local day; the upsert's row lock serialises
+    concurrent callers, so a number is never handed out twice."""
+    local_day = received_at.astimezone(settings.zone).date()
+    value = await session.scalar(
+        text(
+            """
+            INSERT INTO incident_counters (region, local_date, last_value)
+            VALUES (:region, :day, 1)
+            ON CONFLICT (region, local_date)
+            DO UPDATE SET last_value = incident_counters.last_value + 1
+            RETURNING last_value
+            """
+        ),
+        {"region": settings.region_prefix, "day": local_day},
+    )
+    return f"{settings.region_prefix}-{local_day:%Y%m%d}-{value:04d}"
+
+
+def location_view(row: Incident | Call) -> dict[str, Any] | None:
+    if row.location is None:
+        return None
+    point = to_shape(row.location)
+    return {
+        "lat": point.y,
+        "lon": point.x,
+        "accuracy_m": row.accuracy_m,
+        "source": row.location_source,
+    }
+
+
+def incident_view(incident: Incident, call_ids: list[uuid.UUID] | None = None) -> dict[str, Any]:
+    return {
+        "id": str(incident.id),
+        "number": incident.number,
+        "category": incident.category,
+        "priority": incident.priority,
+        "status": incident.status,
+        "location": location_view(incident),
+        "area": incident.area,
+        "description": incident.description,
+        "resolution": incident.resolution,
+        "created_at": incident.created_at.isoformat(),
+        "updated_at": incident.updated_at.isoformat(),
+        "closed_at": incident.closed_at and incident.closed_at.isoformat(),
+        "call_ids": [str(c) for c in (call_ids or [])],
+        "assignments": [assignment_view(a) for a in incident.assignments],
+    }
+
+
+async def call_ids_of(session: AsyncSession, incident_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        select(Call.id).where(Call.incident_id == incident_id).order_by(Call.received_at)
+    )
+    return list(rows)
+
+
+async def category_or_invalid(session: AsyncSession, code: str) -> Category:
+    category = await session.get(Category, code)
+    if category is None or not category.active:
+        raise Invalid(f"unknown category {code!r}: see GET /v1/categories", field="category")
+    return category
+
+
+def _set_location(incident: Incident, located: Located | None) -> None:
+    if located is None:
+        incident.location = None
+        incident.location_source = incident.accuracy_m = None
+        incident.area_code = incident.area = None
+        return
+    incident.location = from_shape(Point(located.lon, located.lat), srid=4326)
+    incident.location_source = located.source
+    incident.accuracy_m = located.accuracy_m
+    incident.area_code = located.area_code
+    incident.area = located.area
+
+
+def _point_of(incident: Incident) -> tuple[float | None, float | None]:
+    if incident.location is None:
+        return None, None
+    point = to_shape(incident.location)
+    return point.y, point.x
+
+
+async def emit(
+    session: AsyncSession,
+    type: str,
+    incident: Incident,
+    actor: Actor,
+    *,
+    assignment: Assignment | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    call_ids: list[uuid.UUID] | None = None,
+    feed: bool = True,
+) -> int:
+    """Append one event about an incident (and perhaps one of its assignments). The agency
+    codes say which agency feeds carry it: the assignment's agency, or every agency with
+    an assignment on the incident for incident-wide events."""
+    if call_ids is None:
+        call_ids = await call_ids_of(session, incident.id)
+    if assignment is not None:
+        codes = [assignment.agency.code]
+    else:
+        codes = sorted({a.agency.code for a in incident.assignments})
+    payload = None
+    if feed:
+        payload = {
+            "incident": incident_view(incident, call_ids),
+            "assignment": assignment_view(assignment) if assignment is not None else None,
+        }
+    return await append_event(
+        session,
+        type,
+        actor=actor.name,
+        entity="assignment" if assignment is not None else "incident",
+        entity_id=assignment.id if assignment is not None else incident.id,
+        incident_id=incident.id,
+        assignment_id=assignment.id if assignment is not None else None,
+        agency_codes=codes,
+        before=before,
+        after=after,
+        payload=payload,
+    )
+
+
+def refresh_status(incident: Incident, now: datetime) -> None:
+    new_status = incident_status((a.status for a in incident.assignments),
+                                 closed=incident.closed_at is not None)
+    if new_status != incident.status:
+        incident.status = new_status
+    incident.updated_at = now
+
+
+async def assign_decisions(
+    session: AsyncSession,
+    incident: Incident,
+    decisions: list[RouteDecision],
+    actor: Actor,
+    now: datetime,
+    *,
+    reason_override: str | None = None,
+) -> list[Assignment]:
+    """Create one queued assignment per routed decision (unroutable kinds are skipped and
+    left to the supervisor's manual assignment)."""
+    routed = [d for d in decisions if d.agency_code is not None]
+    agencies = await agencies_by_code(session, [d.agency_code for d in routed])  # type: ignore[misc]
+    created = []
+    for decision in routed:
+        assignment = await create_assignment(
+            session,
+            incident_id=incident.id,
+            agency=agencies[decision.agency_code],  # type: ignore[index]
+            kind=decision.kind,
+            reason=reason_override or decision.reason,
+            distance_m=decision.distance_m,
+            priority=incident.priority,
+            now=now,
+            ack_timeout_s=actor.settings.ack_timeout_for(incident.priority),
+        )
+        incident.assignments.append(assignment)
+        created.append(assignment)
+    return created
+
+
+async def open_incident(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    category: Category,
+    priority: int | None,
+    description: str | None,
+    located: Located | None,
+    received_at: datetime,
+    calls: list[Call],
+) -> Incident:
+    """Open an incident for one or more calls and route it to every kind it needs."""
+    now = _now()
+    incident = Incident(
+        id=uuid.uuid4(),
+        number=await next_incident_number(session, actor.settings, received_at),
+        category=category.code,
+        priority=priority or category.default_priority,
+        status="open",
+        description=description,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    incident.assignments = []
+    _set_location(incident, located)
+    session.add(incident)
+    await session.flush()
+    for call in calls:
+        call.incident_id = incident.id
+    lat, lon = (located.lat, located.lon) if located else (None, None)
+    decisions = actor.agencies.index.route(category.agency_kinds, lat, lon)
+    created = await assign_decisions(session, incident, decisions, actor, now)
+    refresh_status(incident, now)
+    await session.flush()
+    call_ids = [c.id for c in calls]
+    await emit(session, "incident.created", incident, actor, call_ids=call_ids, feed=False,
+               after={"number": incident.number, "category": incident.category,
+                      "priority": incident.priority, "call_ids": [str(c) for c in call_ids]})
+    for assignment in created:
+        await emit(session, "assignment.created", incident, actor, assignment=assignment,
+                   call_ids=call_ids)
+    return incident
+
+
+async def get_incident(
+    session: AsyncSession, incident_id: uuid.UUID, *, for_update: bool = False
+) -> Incident:
+    query = select(Incident).where(Incident.id == incident_id)
+    if for_update:
+        query = query.with_for_update(of=Incident)
+    incident = await session.scalar(query)
+    if incident is None:
+        raise NotFound("no such incident")
+    return incident
+
+
+async def reroute(
+    session: AsyncSession, incident: Incident, actor: Actor, now: datetime
+) -> list[Assignment]:
+    """After a new category or location: cancel open assignments whose agency is no longer
+    the one routing picks for its kind, and create the missing ones (reason `reroute`)."""
+    category = await category_or_invalid(session, incident.category)
+    lat, lon = _point_of(incident)
+    declined = {a.agency.code for a in incident.assignments if a.status == "declined"}
+    decisions = actor.agencies.index.route(category.agency_kinds, lat, lon, exclude=declined)
+    wanted = {(d.kind, d.agency_code) for d in decisions if d.agency_code}
+    for assignment in list(incident.assignments):
+        still_wanted = (assignment.kind, assignment.agency.code) in wanted
+        if assignment.status in OPEN_STATES and not still_wanted:
+            previous = apply_transition(assignment, CANCELLED, now=now, note="re-routed")
+            await emit(session, "assignment.updated", incident, actor, assignment=assignment,
+                       before={"status": previous}, after={"status": CANCELLED})
+    held = {(a.kind, a.agency.code) for a in incident.assignments if a.status in OPEN_STATES}
+    missing = [d for d in decisions if d.agency_code and (d.kind, d.agency_code) not in held]
+    created = await assign_decisions(session, incident, missing, actor, now,
+                                     reason_override="reroute")
+    await session.flush()
+    for assignment in created:
+        await emit(session, "assignment.created", incident, actor, assignment=assignment)
+    return created
+
+
+async def update_incident(
+    session: AsyncSession,
+    incident_id: uuid.UUID,
+    actor: Actor,
+    *,
+    changes: dict[str, Any],
+    located: Located | None = None,
+) -> Incident:
+    """PATCH: category, priority, description, location. A new category or location
+    re-routes."""
+    incident = await get_incident(session, incident_id, for_update=True)
+    if incident.status == "closed":
+        raise Conflict("the incident is closed", status_now=incident.status)
+    now = _now()
+    before = {"category": incident.category, "priority": incident.priority,
+              "description": incident.description, "location": location_view(incident)}
+    if "category" in changes and changes["category"] != incident.category:
+        category = await category_or_invalid(session, changes["category"])
+        incident.category = category.code
+    if changes.get("priority") is not None:
+        incident.priority = changes["priority"]
+    if "description" in changes:
+        incident.description = changes["description"]
+    if located is not None:
+        _set_location(incident, located)
+    after = {"category": incident.category, "priority": incident.priority,
+             "description": incident.description, "location": location_view(incident)}
+    if after == before:
+        return incident
+    incident.updated_at = now
+    if after["category"] != before["category"] or after["location"] != before["location"]:
+        await reroute(session, incident, actor, now)
+    refresh_status(incident, now)
+    await session.flush()
+    changed = {k for k in after if after[k] != before[k]}
+    await emit(session, "incident.updated", incident, actor,
+               before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    return incident
+
+
+async def close_incident(
+    session: AsyncSession, incident_id: uuid.UUID, actor: Actor, *, resolution: str
+) -> Incident:
+    incident = await get_incident(session, incident_id, for_update=True)
+    if incident.status == "closed":
+        raise Conflict("the incident is already closed", status_now=incident.status)
+    now = _now()
+    for assignment in incident.assignments:
+        if assignment.status in OPEN_STATES:
+            apply_transition(assignment, CANCELLED, now=now, note="incident closed")
+    incident.closed_at = now
+    incident.resolution = resolution
+    before_status = incident.status
+    refresh_status(incident, now)
+    await session.flush()
+    await emit(session, "incident.closed", incident, actor,
+               before={"status": before_status},
+               after={"status": "closed", "resolution": resolution})
+    return incident
+
+
+def next_decision_after_decline(
+    incident: Incident, assignment: Assignment, actor: Actor
+) -> RouteDecision:
+    lat, lon = _point_of(incident)
+    exclude = excluded_agencies(incident.assignments, assignment.kind)
+    return actor.agencies.index.next_for_kind(assignment.kind, lat, lon, exclude=exclude)
