@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +17,7 @@ from api.middleware import BodySizeLimit, RequestMetrics
 from api.problems import install_problem_handlers
 from dispatch.db import make_engine, make_sessionmaker
 from dispatch.settings import Settings, load_settings
+from dispatch.sweeper import run_sweeper
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,9 +33,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         install_index_caches(app.state, settings)
+        sweeper = asyncio.create_task(
+            run_sweeper(app.state.sessions, settings, app.state.agency_cache),
+            name="escalation-sweeper",
+        )
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await engine.dispose()
 
     app = FastAPI(

@@ -240,7 +240,8 @@ async def register_call(
         locating.warnings.append("the position is outside the service area")
 
     call = Call(
-        id=uuid.uuid4(), received_at=received_at, created_at=now, updated_at=now, caller_number=caller, channel=data.channel,
+        id=uuid.uuid4(), received_at=received_at, created_at=now, updated_at=now,
+        caller_number=caller, channel=data.channel,
         operator_id=actor.user_id, address=data.address, cell=data.cell, aml_raw=data.aml,
         description=data.description, location_warnings=locating.warnings,
         in_service_area=located is not None and located.area is not None,

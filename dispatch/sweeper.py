@@ -1,0 +1,47 @@
+"""The escalation sweep, run by every process; the advisory lock inside
+escalate_overdue lets only one of them work at a time. Deadlines are stored on the
+assignments, so a restart loses nothing: the next sweep finds what became overdue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agencies.registry import AgencyDirectory
+from dispatch.assignment_actions import escalate_overdue
+from dispatch.db import VersionedIndexCache, transaction
+from dispatch.incidents import Actor
+from dispatch.settings import Settings
+
+log = logging.getLogger("siaga112.sweeper")
+SYSTEM_ACTOR = "system"
+
+
+async def sweep_once(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    agency_cache: VersionedIndexCache[AgencyDirectory],
+    now: datetime | None = None,
+) -> int:
+    async with transaction(sessions) as session:
+        actor = Actor(SYSTEM_ACTOR, settings, await agency_cache.get(session))
+        return await escalate_overdue(session, actor, now or datetime.now(UTC))
+
+
+async def run_sweeper(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    agency_cache: VersionedIndexCache[AgencyDirectory],
+) -> None:
+    while True:
+        try:
+            escalated = await sweep_once(sessions, settings, agency_cache)
+            if escalated:
+                log.info("escalated %d overdue assignments", escalated)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            log.warning("escalation sweep failed, retrying: %s", type(exc).__name__)
+        await asyncio.sleep(settings.escalation_sweep_interval_s)
