@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import agencies, calls, geo, incidents, ops
+from api import agencies, aml, calls, geo, incidents, ops
 from api.auth import router as auth_router
 from api.deps import install_index_caches
 from api.middleware import BodySizeLimit, RequestMetrics
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
-    for module in (calls, incidents, agencies, geo):
+    for module in (calls, incidents, agencies, geo, aml):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)

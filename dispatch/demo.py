@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo.areas import Area, load_areas_geojson
 from shapely import MultiPolygon, Point, Polygon
 from shapely.geometry import shape
 from sqlalchemy import func, select, text
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agencies.models import Agency, Category
 from dispatch.accounts import create_user
 from dispatch.models import User
+from geo.areas import Area, load_areas_geojson
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
 AREA_FILES = (
