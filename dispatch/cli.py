@@ -96,7 +96,8 @@ def demo_load() -> None:
             table.add_column(column)
         for user in result.users:
             table.add_row(user.username, user.password, user.role, user.agency_code or "")
-        console.print(table)
+        # Wide enough that no password is cut, whatever the terminal says.
+        console.print(table, width=max(console.width, 120))
 
     asyncio.run(run())
 
