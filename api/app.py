@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import agencies, aml, calls, geo, incidents, ops
+from agencies.feed_hub import FeedHub
+from api import agencies, aml, calls, feeds, geo, incidents, ops
 from api.auth import router as auth_router
 from api.deps import install_index_caches
 from api.middleware import BodySizeLimit, RequestMetrics
@@ -37,9 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             run_sweeper(app.state.sessions, settings, app.state.agency_cache),
             name="escalation-sweeper",
         )
+        hub = FeedHub(settings.sync_database_url, queue_size=settings.feed_queue_size)
+        app.state.feed_hub = hub
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
@@ -55,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
-    for module in (calls, incidents, agencies, geo, aml):
+    for module in (calls, incidents, agencies, geo, aml, feeds):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)

@@ -7,8 +7,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from agencies.registry import AgencyDirectory, build_directory
 from dispatch.db import VersionedIndexCache, transaction
@@ -28,17 +28,17 @@ def install_index_caches(app_state: object, settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
     """One transaction per request that changes something; committed before responding."""
     async with transaction(request.app.state.sessions) as session:
         yield session
 
 
-async def area_index(request: Request, session: AsyncSession) -> AreaIndex:
+async def area_index(request: HTTPConnection, session: AsyncSession) -> AreaIndex:
     return await request.app.state.area_cache.get(session)
 
 
-async def actor_for(request: Request, principal: Principal, session: AsyncSession) -> Actor:
+async def actor_for(request: HTTPConnection, principal: Principal, session: AsyncSession) -> Actor:
     directory = await request.app.state.agency_cache.get(session)
     return Actor(
         name=principal.username,

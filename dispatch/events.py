@@ -16,14 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 EVENTS_CHANNEL = "siaga112_events"
 
+# The CTE `tx` runs before the INSERT computes its identity value, so the transaction has
+# its id before it takes a seq. The feed hub relies on that to tell an event that is still
+# in flight from a seq lost to a rollback (see agencies/feed_hub.py).
 _APPEND = text(
     """
-    WITH appended AS (
+    WITH tx AS MATERIALIZED (SELECT pg_current_xact_id()::text::bigint AS txid),
+    appended AS (
         INSERT INTO events (type, actor, entity, entity_id, incident_id, assignment_id,
-                            agency_codes, before, after, payload)
-        VALUES (:type, :actor, :entity, :entity_id, :incident_id, :assignment_id,
-                :agency_codes, CAST(:before AS jsonb), CAST(:after AS jsonb),
-                CAST(:payload AS jsonb))
+                            agency_codes, before, after, payload, txid)
+        SELECT :type, :actor, :entity, :entity_id, :incident_id, :assignment_id,
+               :agency_codes, CAST(:before AS jsonb), CAST(:after AS jsonb),
+               CAST(:payload AS jsonb), tx.txid
+        FROM tx
         RETURNING seq
     )
     SELECT seq, pg_notify(:channel, '') FROM appended

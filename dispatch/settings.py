@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     duplicate_window_s: int = Field(3600, ge=0)
     nearest_max_m: float = Field(25_000.0, ge=0)
     max_body_bytes: int = Field(64 * 1024, gt=0)
+    feed_queue_size: int = Field(1000, ge=1)
     db_pool_size: int = Field(10, ge=1)
     db_max_overflow: int = Field(10, ge=0)
     db_statement_timeout_ms: int = Field(10_000, ge=0)

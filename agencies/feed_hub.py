@@ -1,0 +1,213 @@
+"""The feed hub: one per process. It reads the event log in seq order and fans each
+event out to the WebSocket subscribers of this process that may see it.
+
+Events are written with the business transaction (the outbox); NOTIFY after commit only
+wakes the hub, and it also polls, so a lost notification delays nothing for long.
+
+Gap-free order. A seq is taken before commit, so seq 9 can become visible after seq 10.
+The hub keeps `cursor`: every seq ≤ cursor is final (delivered, or lost for good to a
+rollback). When it meets a missing seq it waits: the seq's transaction had its id before
+it took the seq (dispatch/events.py), so once every transaction that was running when the
+hole was first seen has ended (snapshot xmin ≥ the xmax seen then), a seq still missing
+was rolled back and is skipped. Subscribers therefore never see seq 10 before seq 9."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import orjson
+
+log = logging.getLogger("siaga112.feed")
+
+EVENTS_CHANNEL = "siaga112_events"
+POLL_INTERVAL_S = 1.0
+BATCH = 500
+STARTUP_LOOKBACK = 1000  # seqs behind the newest event the hub re-checks at start
+
+_READ = """
+    SELECT seq, type, at, agency_codes, payload
+    FROM events WHERE seq > $1 ORDER BY seq LIMIT $2
+"""
+_SNAPSHOT = """
+    SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax
+    FROM pg_current_snapshot() AS s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    seq: int
+    agency_codes: tuple[str, ...]
+    frame: str  # the JSON text frame, built once for every subscriber
+
+    @classmethod
+    def from_row(cls, row: Any) -> FeedEvent | None:
+        """Only events with a payload (the contract's feed types) go on feeds."""
+        if row["payload"] is None:
+            return None
+        payload = orjson.loads(row["payload"]) if isinstance(row["payload"], str | bytes) \
+            else row["payload"]
+        frame = orjson.dumps({
+            "seq": row["seq"], "type": row["type"], "at": row["at"].isoformat(),
+            "incident": payload.get("incident"), "assignment": payload.get("assignment"),
+            **{k: v for k, v in payload.items() if k not in ("incident", "assignment")},
+        }).decode()
+        return cls(row["seq"], tuple(row["agency_codes"] or ()), frame)
+
+    def visible_to(self, agency_code: str | None) -> bool:
+        return agency_code is None or agency_code in self.agency_codes
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One WebSocket connection. `agency_code` None means every event (supervisors)."""
+
+    agency_code: str | None
+    queue: asyncio.Queue[FeedEvent] = field(default_factory=lambda: asyncio.Queue(1000))
+    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, event: FeedEvent) -> None:
+        if self.overflowed.is_set():
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed.set()
+
+
+async def read_final_events(
+    conn: asyncpg.Connection, after_seq: int, until_seq: int, agency_code: str | None,
+) -> list[FeedEvent]:
+    """Events in (after_seq, until_seq] for a replay; the caller passes the hub's cursor as
+    until_seq, below which the log is final."""
+    rows = await conn.fetch(
+        """SELECT seq, type, at, agency_codes, payload FROM events
+           WHERE seq > $1 AND seq <= $2 AND payload IS NOT NULL
+             AND ($3::text IS NULL OR $3 = ANY(agency_codes))
+           ORDER BY seq LIMIT $4""",
+        after_seq, until_seq, agency_code, BATCH,
+    )
+    return [e for e in (FeedEvent.from_row(r) for r in rows) if e is not None]
+
+
+class FeedHub:
+    def __init__(self, dsn: str, *, queue_size: int = 1000) -> None:
+        self._dsn = dsn
+        self._queue_size = queue_size
+        self.cursor = 0
+        self._holes: dict[int, int] = {}  # missing seq → snapshot xmax when first seen
+        self._subscribers: set[Subscriber] = set()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ready = asyncio.Event()
+        self.on_delivered: Callable[[int], None] | None = None
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._pump(), name="feed-pump"),
+                       asyncio.create_task(self._listen(), name="feed-listen")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def wait_ready(self) -> None:
+        """Until the hub has read the log once (its cursor is meaningful)."""
+        await self._ready.wait()
+
+    def subscribe(self, agency_code: str | None) -> tuple[Subscriber, int]:
+        """Register a subscriber; returns it with the cursor at registration: everything
+        after it arrives through the queue, everything up to it is in storage."""
+        subscriber = Subscriber(agency_code, asyncio.Queue(self._queue_size))
+        self._subscribers.add(subscriber)
+        return subscriber, self.cursor
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    async def _listen(self) -> None:
+        """LISTEN on its own connection; reconnects by itself and then catches up."""
+        delay = 0.5
+        while True:
+            conn = None
+            try:
+                conn = await asyncpg.connect(self._dsn, timeout=5)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await conn.add_listener(EVENTS_CHANNEL, lambda *_: self._wake.set())
+                self._wake.set()  # catch up on what happened while not listening
+                delay = 0.5
+                while not lost.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), 5.0)
+                    if not lost.is_set():
+                        await conn.execute("SELECT 1")  # notices a dead link
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    TimeoutError) as exc:
+                log.warning("feed LISTEN connection lost (%s); reconnecting",
+                            type(exc).__name__)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    conn.terminate()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _pump(self) -> None:
+        conn: asyncpg.Connection | None = None
+        while True:
+            try:
+                if conn is None or conn.is_closed():
+                    conn = await asyncpg.connect(self._dsn, timeout=5)
+                    if not self._ready.is_set():
+                        newest = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")
+                        self.cursor = max(0, newest - STARTUP_LOOKBACK)
+                while await self._advance(conn):
+                    pass
+                self._ready.set()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    TimeoutError) as exc:
+                log.warning("feed reader lost the database (%s); retrying", type(exc).__name__)
+                if conn is not None:
+                    conn.terminate()
+                conn = None
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
+
+    async def _advance(self, conn: asyncpg.Connection) -> bool:
+        """Deliver the next final events; True when there may be more right away."""
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            snapshot = await conn.fetchrow(_SNAPSHOT)
+            rows = await conn.fetch(_READ, self.cursor, BATCH)
+        expected = self.cursor + 1
+        for row in rows:
+            while row["seq"] > expected:
+                first_seen_xmax = self._holes.setdefault(expected, snapshot["xmax"])
+                if snapshot["xmin"] < first_seen_xmax:
+                    return False  # the hole's transaction may still commit: wait
+                del self._holes[expected]  # rolled back: that seq will never exist
+                self.cursor = expected
+                expected += 1
+            self._holes.pop(expected, None)
+            event = FeedEvent.from_row(row)
+            if event is not None:
+                for subscriber in list(self._subscribers):
+                    if event.visible_to(subscriber.agency_code):
+                        subscriber.offer(event)
+            self.cursor = row["seq"]
+            expected = self.cursor + 1
+        if self.on_delivered is not None and rows:
+            self.on_delivered(self.cursor)
+        return len(rows) == BATCH

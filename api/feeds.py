@@ -1,0 +1,196 @@
+"""Live WebSocket feeds: `/v1/agencies/{code}/feed` and `/v1/feed` (supervisors).
+
+Replay `seq > since` from storage, then live from the process's feed hub, each event once
+and in increasing seq (duplicates between replay and live are dropped by seq). A client
+that cannot keep up is closed with 4008 and reconnects with `since`; it loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from agencies.feed_hub import FeedEvent, Subscriber, read_final_events
+from api.deps import actor_for, unit_of_work
+from dispatch.assignment_actions import change_assignment_status
+from dispatch.errors import DomainError
+from dispatch.tokens import Principal, read_token
+
+router = APIRouter(tags=["feeds"])
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_SLOW = 4008
+CLOSE_UNAVAILABLE = 1013  # try again later: the feed could not start
+
+
+def _token(websocket: WebSocket, token: str | None) -> str | None:
+    if token:
+        return token
+    header = websocket.headers.get("authorization", "")
+    return header[7:] if header.lower().startswith("bearer ") else None
+
+
+async def _authenticate(websocket: WebSocket, token: str | None) -> Principal | None:
+    raw = _token(websocket, token)
+    try:
+        if raw is None:
+            raise DomainError("no token")
+        return read_token(raw, secret_key=websocket.app.state.settings.secret_key)
+    except DomainError:
+        await websocket.accept()
+        await websocket.close(CLOSE_UNAUTHORIZED, "a valid token is needed")
+        return None
+
+
+@router.websocket("/v1/agencies/{code}/feed")
+async def agency_feed(
+    websocket: WebSocket, code: str, since: int | None = None, token: str | None = None
+) -> None:
+    principal = await _authenticate(websocket, token)
+    if principal is None:
+        return
+    allowed = principal.role == "supervisor" or (
+        principal.role == "agency" and principal.agency_code == code
+    )
+    if not allowed:
+        await websocket.accept()
+        await websocket.close(CLOSE_FORBIDDEN, "this token may not read that feed")
+        return
+    async with unit_of_work(websocket) as session:
+        directory = await websocket.app.state.agency_cache.get(session)
+    if code not in directory.ids:
+        await websocket.accept()
+        await websocket.close(CLOSE_NOT_FOUND, f"no agency with code {code}")
+        return
+    await _serve(websocket, principal, code, since)
+
+
+@router.websocket("/v1/feed")
+async def all_events_feed(
+    websocket: WebSocket, since: int | None = None, token: str | None = None
+) -> None:
+    principal = await _authenticate(websocket, token)
+    if principal is None:
+        return
+    if principal.role != "supervisor":
+        await websocket.accept()
+        await websocket.close(CLOSE_FORBIDDEN, "only supervisors read every event")
+        return
+    await _serve(websocket, principal, None, since)
+
+
+class _Connection:
+    """One feed connection: a sender (replay, then live) and a receiver (acks)."""
+
+    def __init__(self, websocket: WebSocket, principal: Principal, agency_code: str | None):
+        self.websocket = websocket
+        self.principal = principal
+        self.agency_code = agency_code
+        self.last_sent = 0
+        self._send_lock = asyncio.Lock()
+
+    async def send_text(self, text: str) -> None:
+        async with self._send_lock:
+            await self.websocket.send_text(text)
+
+    async def send_event(self, event: FeedEvent) -> None:
+        if event.seq > self.last_sent:
+            await self.send_text(event.frame)
+            self.last_sent = event.seq
+
+    async def replay(self, since: int, until: int) -> None:
+        engine = self.websocket.app.state.engine
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            position = since
+            while position < until:
+                events = await read_final_events(raw, position, until, self.agency_code)
+                if not events:
+                    break
+                for event in events:
+                    await self.send_event(event)
+                position = events[-1].seq
+
+    async def live(self, subscriber: Subscriber) -> None:
+        while True:
+            getter = asyncio.ensure_future(subscriber.queue.get())
+            overflow = asyncio.ensure_future(subscriber.overflowed.wait())
+            done, _ = await asyncio.wait({getter, overflow}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                overflow.cancel()
+                await self.send_event(getter.result())
+                continue
+            getter.cancel()
+            await self.websocket.close(
+                CLOSE_TOO_SLOW, f"too slow: reconnect with since={self.last_sent}"
+            )
+            return
+
+    async def receive(self) -> None:
+        async for text in self.websocket.iter_text():
+            await self.send_text(orjson.dumps(await self._handle(text)).decode())
+
+    async def _handle(self, text: str) -> dict[str, Any]:
+        try:
+            message = orjson.loads(text)
+            assignment_id = uuid.UUID(str(message["ack"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return _problem(422, 'frames must be {"ack": "<assignment_id>"}')
+        if self.principal.role not in ("agency", "supervisor"):
+            return _problem(403, "this role may not acknowledge")
+        scope = self.principal.agency_code if self.principal.role == "agency" else None
+        try:
+            async with unit_of_work(self.websocket) as session:
+                actor = await actor_for(self.websocket, self.principal, session)
+                await change_assignment_status(session, assignment_id, "acknowledged", actor,
+                                               agency_code=scope)
+        except DomainError as exc:
+            return _problem(exc.status, exc.detail, **exc.extra)
+        return {"type": "ack.ok", "assignment_id": str(assignment_id)}
+
+
+def _problem(status: int, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "about:blank", "title": "Acknowledgement refused", "status": status,
+            "detail": detail, **extra}
+
+
+async def _serve(
+    websocket: WebSocket, principal: Principal, agency_code: str | None, since: int | None
+) -> None:
+    hub = websocket.app.state.feed_hub
+    await websocket.accept()
+    try:
+        async with asyncio.timeout(10):
+            await hub.wait_ready()
+    except TimeoutError:
+        await websocket.close(CLOSE_UNAVAILABLE, "the feed is not available yet; retry")
+        return
+    connection = _Connection(websocket, principal, agency_code)
+    subscriber, cursor = hub.subscribe(agency_code)
+    connection.last_sent = cursor if since is None else max(since, 0)
+
+    async def send() -> None:
+        if since is not None and since < cursor:
+            await connection.replay(since, cursor)
+        await connection.live(subscriber)
+
+    tasks = [asyncio.create_task(send()), asyncio.create_task(connection.receive())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hub.unsubscribe(subscriber)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
+        if websocket.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError):
+                await websocket.close()
