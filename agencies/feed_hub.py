@@ -29,6 +29,7 @@ EVENTS_CHANNEL = "siaga112_events"
 POLL_INTERVAL_S = 1.0
 BATCH = 500
 STARTUP_LOOKBACK = 1000  # seqs behind the newest event the hub re-checks at start
+FEED_APP = "siaga112-feed"  # application_name of the hub's own connections
 
 _READ = """
     SELECT seq, type, at, agency_codes, payload
@@ -143,7 +144,8 @@ class FeedHub:
         while True:
             conn = None
             try:
-                conn = await asyncpg.connect(self._dsn, timeout=5)
+                conn = await asyncpg.connect(self._dsn, timeout=5,
+                                             server_settings={"application_name": FEED_APP})
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(EVENTS_CHANNEL, lambda *_: self._wake.set())
@@ -169,7 +171,9 @@ class FeedHub:
         while True:
             try:
                 if conn is None or conn.is_closed():
-                    conn = await asyncpg.connect(self._dsn, timeout=5)
+                    conn = await asyncpg.connect(
+                        self._dsn, timeout=5, server_settings={"application_name": FEED_APP}
+                    )
                     if not self._ready.is_set():
                         newest = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")
                         self.cursor = max(0, newest - STARTUP_LOOKBACK)

@@ -274,3 +274,33 @@ async def test_second_process_sees_events_from_the_first(
         process.terminate()
         async with asyncio.timeout(10):
             await process.wait()
+
+
+async def test_hub_reconnects_after_losing_its_connections(database_url: str) -> None:
+    """The database drops the hub's connections (as in a restart): it reconnects by itself
+    and delivers what was written meanwhile, in order."""
+    from agencies.feed_hub import FEED_APP
+
+    dsn = _plain(database_url)
+    hub = FeedHub(dsn)
+    await hub.start()
+    admin = await asyncpg.connect(dsn)
+    try:
+        async with asyncio.timeout(10):
+            await hub.wait_ready()
+        subscriber, _ = hub.subscribe("RECONNECT-TEST")
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = $1 AND datname = current_database()", FEED_APP)
+        assert killed == 2
+        seqs = [await admin.fetchval(APPEND, f"r{i}", "RECONNECT-TEST") for i in range(3)]
+        async with asyncio.timeout(10):
+            got = [(await subscriber.queue.get()).seq for _ in range(3)]
+        assert got == seqs
+        back = await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
+            " AND datname = current_database()", FEED_APP)
+        assert back == 2
+    finally:
+        await admin.close()
+        await hub.stop()
