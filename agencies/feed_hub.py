@@ -98,8 +98,11 @@ async def read_final_events(
 
 
 class FeedHub:
-    def __init__(self, dsn: str, *, queue_size: int = 1000) -> None:
+    def __init__(
+        self, dsn: str, *, queue_size: int = 1000, application_name: str = FEED_APP
+    ) -> None:
         self._dsn = dsn
+        self._server_settings = {"application_name": application_name}
         self._queue_size = queue_size
         self.cursor = 0
         self._holes: dict[int, int] = {}  # missing seq → snapshot xmax when first seen
@@ -145,7 +148,7 @@ class FeedHub:
             conn = None
             try:
                 conn = await asyncpg.connect(self._dsn, timeout=5,
-                                             server_settings={"application_name": FEED_APP})
+                                             server_settings=self._server_settings)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(EVENTS_CHANNEL, lambda *_: self._wake.set())
@@ -172,7 +175,7 @@ class FeedHub:
             try:
                 if conn is None or conn.is_closed():
                     conn = await asyncpg.connect(
-                        self._dsn, timeout=5, server_settings={"application_name": FEED_APP}
+                        self._dsn, timeout=5, server_settings=self._server_settings
                     )
                     if not self._ready.is_set():
                         newest = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")

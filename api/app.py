@@ -16,6 +16,8 @@ from api.auth import router as auth_router
 from api.deps import install_index_caches
 from api.middleware import BodySizeLimit, RequestMetrics
 from api.problems import install_problem_handlers
+from api.ratelimit import RateLimit
+from dispatch import logmask
 from dispatch.db import make_engine, make_sessionmaker
 from dispatch.settings import Settings, load_settings
 from dispatch.sweeper import run_sweeper
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logmask.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,5 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (calls, incidents, agencies, geo, aml, feeds):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimit, rate_per_s=settings.rate_limit_per_s,
+                       burst=settings.rate_limit_burst)
     app.add_middleware(RequestMetrics)
     return app

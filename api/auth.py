@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -14,6 +16,8 @@ from dispatch.errors import DomainError, Forbidden, Unauthorized
 from dispatch.tokens import Principal, authenticate, issue_token, read_token
 
 router = APIRouter(tags=["auth"])
+log = logging.getLogger("siaga112.auth")
+FAILED_LOGIN_DELAY_S = 0.5
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
@@ -36,6 +40,9 @@ async def token(
         except Unauthorized as exc:
             failure = exc
     if failure is not None:
+        log.warning("failed log-in for %r from %s: %s", form.username[:64],
+                    request.client.host if request.client else "?", failure.detail)
+        await asyncio.sleep(FAILED_LOGIN_DELAY_S)  # slows guessing; the lock stops it
         raise failure
     access = issue_token(user, secret_key=settings.secret_key, ttl_s=settings.token_ttl_s)
     return TokenOut(access_token=access, expires_in=settings.token_ttl_s)

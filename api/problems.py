@@ -86,7 +86,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
         return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if _is_database_unavailable(exc):
             log.warning("database unavailable during %s %s: %s", request.method,
@@ -96,5 +95,12 @@ def install_problem_handlers(app: FastAPI) -> None:
                 "the database is not reachable; the request was not carried out, retry shortly",
                 headers={"Retry-After": "2"},
             )
-        log.exception("unexpected error during %s %s", request.method, request.url.path)
+        log.error("unexpected error during %s %s", request.method, request.url.path,
+                  exc_info=exc)
         return problem(500, "an internal error occurred; it has been logged")
+
+    # Database outages are handled inside the app (503); anything else unexpected goes to
+    # Starlette's last-resort handler, which answers with this body and logs the error.
+    for kind in (DBAPIError, OSError, TimeoutError):
+        app.add_exception_handler(kind, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)
