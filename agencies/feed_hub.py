@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +97,33 @@ async def read_final_events(
     return [e for e in (FeedEvent.from_row(r) for r in rows) if e is not None]
 
 
+class Finality:
+    """Which seqs of the event log are final, in order (see the module docstring).
+    Shared by the feed hub and the audit sealer."""
+
+    def __init__(self, cursor: int = 0) -> None:
+        self.cursor = cursor
+        self._holes: dict[int, int] = {}  # missing seq → snapshot xmax when first seen
+
+    def take_final(self, rows: Sequence[Any], xmin: int, xmax: int) -> list[Any]:
+        """From rows with seq > cursor in seq order, read under one snapshot (xmin, xmax),
+        return those now final, in order, and move the cursor past them."""
+        final = []
+        expected = self.cursor + 1
+        for row in rows:
+            while row["seq"] > expected:
+                if xmin < self._holes.setdefault(expected, xmax):
+                    return final  # the hole's transaction may still commit: wait
+                del self._holes[expected]  # rolled back: that seq will never exist
+                self.cursor = expected
+                expected += 1
+            self._holes.pop(expected, None)
+            final.append(row)
+            self.cursor = row["seq"]
+            expected = self.cursor + 1
+        return final
+
+
 class FeedHub:
     def __init__(
         self, dsn: str, *, queue_size: int = 1000, application_name: str = FEED_APP
@@ -104,8 +131,7 @@ class FeedHub:
         self._dsn = dsn
         self._server_settings = {"application_name": application_name}
         self._queue_size = queue_size
-        self.cursor = 0
-        self._holes: dict[int, int] = {}  # missing seq → snapshot xmax when first seen
+        self._finality = Finality()
         self._subscribers: set[Subscriber] = set()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -126,6 +152,11 @@ class FeedHub:
     async def wait_ready(self) -> None:
         """Until the hub has read the log once (its cursor is meaningful)."""
         await self._ready.wait()
+
+    @property
+    def cursor(self) -> int:
+        """Every seq up to here is final: delivered, or lost for good to a rollback."""
+        return self._finality.cursor
 
     def subscribe(self, agency_code: str | None) -> tuple[Subscriber, int]:
         """Register a subscriber; returns it with the cursor at registration: everything
@@ -179,7 +210,7 @@ class FeedHub:
                     )
                     if not self._ready.is_set():
                         newest = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")
-                        self.cursor = max(0, newest - STARTUP_LOOKBACK)
+                        self._finality.cursor = max(0, newest - STARTUP_LOOKBACK)
                 while await self._advance(conn):
                     pass
                 self._ready.set()
@@ -198,23 +229,12 @@ class FeedHub:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             snapshot = await conn.fetchrow(_SNAPSHOT)
             rows = await conn.fetch(_READ, self.cursor, BATCH)
-        expected = self.cursor + 1
-        for row in rows:
-            while row["seq"] > expected:
-                first_seen_xmax = self._holes.setdefault(expected, snapshot["xmax"])
-                if snapshot["xmin"] < first_seen_xmax:
-                    return False  # the hole's transaction may still commit: wait
-                del self._holes[expected]  # rolled back: that seq will never exist
-                self.cursor = expected
-                expected += 1
-            self._holes.pop(expected, None)
+        for row in self._finality.take_final(rows, snapshot["xmin"], snapshot["xmax"]):
             event = FeedEvent.from_row(row)
             if event is not None:
                 for subscriber in list(self._subscribers):
                     if event.visible_to(subscriber.agency_code):
                         subscriber.offer(event)
-            self.cursor = row["seq"]
-            expected = self.cursor + 1
         if self.on_delivered is not None and rows:
             self.on_delivered(self.cursor)
         return len(rows) == BATCH
