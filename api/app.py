@@ -18,6 +18,7 @@ from api.middleware import BodySizeLimit, RequestMetrics
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimit
 from dispatch import logmask
+from dispatch.audit import run_sealer
 from dispatch.db import make_engine, make_sessionmaker
 from dispatch.settings import Settings, load_settings
 from dispatch.sweeper import run_sweeper
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             run_sweeper(app.state.sessions, settings, app.state.agency_cache),
             name="escalation-sweeper",
         )
+        sealer = asyncio.create_task(run_sealer(settings.sync_database_url), name="sealer")
         hub = FeedHub(settings.sync_database_url, queue_size=settings.feed_queue_size)
         app.state.feed_hub = hub
         await hub.start()
@@ -48,9 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await hub.stop()
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, sealer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await engine.dispose()
 
     app = FastAPI(

@@ -20,9 +20,11 @@ app = typer.Typer(help="Siaga112: 112 emergency command center backend.", no_arg
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 demo_app = typer.Typer(help="The bundled demo region (Mojokerto).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log integrity (hash chain).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 errors = Console(stderr=True)
@@ -135,6 +137,31 @@ def users_create(
         asyncio.run(run())
     except DomainError as exc:
         _fail(exc.detail)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Seal what is final, then recompute the whole hash chain; exit 1 if it is broken."""
+    from dispatch.audit import Sealer, verify_chain
+
+    settings = _settings()
+
+    async def run() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(settings.sync_database_url)
+        try:
+            while await Sealer().seal_pending(conn):
+                pass
+            result = await verify_chain(conn)
+        finally:
+            await conn.close()
+        if not result.ok:
+            _fail(f"audit chain broken at event {result.first_broken_seq}: {result.problem}")
+        console.print(f"audit chain intact: {result.sealed} events sealed and verified, "
+                      f"{result.unsealed_tail} newer events not sealed yet")
+
+    asyncio.run(run())
 
 
 @app.command()

@@ -206,3 +206,16 @@ class Event(Base):
     txid: Mapped[int] = mapped_column(
         BigInteger, server_default=text("pg_current_xact_id()::text::bigint")
     )
+
+
+class EventSeal(Base):
+    """The hash chain over the event log: hash(n) = SHA-256(hash(n-1) ‖ event n), written in
+    seq order shortly after commit by one process at a time (dispatch/audit.py)."""
+
+    __tablename__ = "event_seals"
+
+    seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("events.seq"), primary_key=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

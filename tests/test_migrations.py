@@ -16,7 +16,7 @@ from dispatch.migrate import include_object
 CORE_TABLES = {
     "areas", "agencies", "categories", "users", "calls", "incidents", "assignments", "events",
     "incident_counters", "idempotency_keys", "gazetteer", "cell_towers", "aml_messages",
-    "location_candidates", "index_versions", "alembic_version",
+    "location_candidates", "index_versions", "alembic_version", "event_seals",
 }
 
 
@@ -83,7 +83,7 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
 @pytest.mark.parametrize("statement", [
     "UPDATE events SET actor = 'x'",
     "DELETE FROM events",
-    "TRUNCATE events",
+    "TRUNCATE events CASCADE",
 ])
 async def test_event_log_refuses_changes(database_url: str, statement: str) -> None:
     conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
