@@ -17,9 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from dispatch import migrate
-from dispatch.db import make_engine, make_sessionmaker, transaction
+from dispatch.db import make_engine, make_sessionmaker
 from dispatch.settings import Settings
-from tests.support import asyncpg_url, make_settings, started_client, with_database
+from tests.support import (
+    asyncpg_url,
+    load_demo_into,
+    login,
+    make_settings,
+    started_client,
+    with_database,
+)
 
 
 def _server_url() -> str:
@@ -73,15 +80,8 @@ async def make_database() -> AsyncIterator[DatabaseFactory]:
 @pytest.fixture(scope="session")
 async def database_url(make_database: DatabaseFactory) -> str:
     """The run's main database: migrated to head, demo region loaded."""
-    from dispatch.demo import load_demo
-
     url = await make_database(migrated=True)
-    engine = make_engine(make_settings(url))
-    try:
-        async with transaction(make_sessionmaker(engine)) as session:
-            await load_demo(session)
-    finally:
-        await engine.dispose()
+    await load_demo_into(url)
     return url
 
 
@@ -119,3 +119,15 @@ async def app(settings: Settings) -> FastAPI:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async for client in started_client(app):
         yield client
+
+
+@pytest.fixture(scope="session")
+async def operator(client: httpx.AsyncClient) -> dict:
+    """Authorization header of the demo operator."""
+    return await login(client, "operator")
+
+
+@pytest.fixture(scope="session")
+async def supervisor(client: httpx.AsyncClient) -> dict:
+    """Authorization header of the demo supervisor."""
+    return await login(client, "supervisor")

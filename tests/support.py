@@ -73,3 +73,16 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+async def load_demo_into(url: str) -> None:
+    """Load the bundled demo region into the database at `url` (one transaction)."""
+    from dispatch.db import make_engine, make_sessionmaker, transaction
+    from dispatch.demo import load_demo
+
+    engine = make_engine(make_settings(url))
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            await load_demo(session)
+    finally:
+        await engine.dispose()

@@ -5,24 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import httpx
-import pytest
-
 from api.deps import install_index_caches
 from dispatch.sweeper import sweep_once
 from tests.support import login, make_settings
 
 KOTA_PRAJURITKULON = {"lat": -7.47, "lon": 112.43}  # Mentikan, kecamatan Prajuritkulon
-
-
-@pytest.fixture(scope="module")
-async def operator(client: httpx.AsyncClient) -> dict:
-    return await login(client, "operator")
-
-
-@pytest.fixture(scope="module")
-async def supervisor(client: httpx.AsyncClient) -> dict:
-    return await login(client, "supervisor")
 
 
 async def _incident(client, operator, category="crime", location=KOTA_PRAJURITKULON,

@@ -10,20 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support import login
-
 # Points inside kelurahan, taken from the data (representative points of the polygons).
 MENTIKAN = {"lat": -7.47, "lon": 112.43}  # the data README's own check point
-
-
-@pytest.fixture(scope="module")
-async def operator(client: httpx.AsyncClient) -> dict:
-    return await login(client, "operator")
-
-
-@pytest.fixture(scope="module")
-async def supervisor(client: httpx.AsyncClient) -> dict:
-    return await login(client, "supervisor")
 
 
 async def _events(database_url: str, incident_id: str) -> list[tuple[str, list[str]]]:

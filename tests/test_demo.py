@@ -6,9 +6,8 @@ import json
 
 import asyncpg
 
-from dispatch.db import make_engine, make_sessionmaker, transaction
-from dispatch.demo import DEMO_DATA, load_demo
-from tests.support import make_settings
+from dispatch.demo import DEMO_DATA
+from tests.support import load_demo_into
 
 # The contents of each table, minus timestamps, as one digest.
 SNAPSHOT = {
@@ -36,15 +35,6 @@ async def _snapshot(url: str) -> dict[str, tuple[int, str]]:
         await conn.close()
 
 
-async def _load(url: str) -> None:
-    engine = make_engine(make_settings(url))
-    try:
-        async with transaction(make_sessionmaker(engine)) as session:
-            await load_demo(session)
-    finally:
-        await engine.dispose()
-
-
 def _expected_counts() -> dict[str, int]:
     """Counted from the shipped files, not written from memory."""
     features = []
@@ -66,12 +56,12 @@ def _expected_counts() -> dict[str, int]:
 
 async def test_demo_load_counts_and_idempotence(make_database) -> None:
     url = await make_database(migrated=True)
-    await _load(url)
+    await load_demo_into(url)
     first = await _snapshot(url)
     expected = _expected_counts()
     assert expected["areas"] == 1 + 2 + 21 + 322  # provinsi, kabkota, kecamatan, kelurahan
     assert {table: count for table, (count, _) in first.items()} == expected
-    await _load(url)
+    await load_demo_into(url)
     assert await _snapshot(url) == first
 
 
