@@ -22,8 +22,8 @@ class LocationIn(Strict):
 class CellIn(Strict):
     mcc: int = Field(ge=0, le=999)
     mnc: int = Field(ge=0, le=999)
-    lac: int = Field(ge=0, le=2**32 - 1)
-    cid: int = Field(ge=0, le=2**32 - 1)
+    lac: int = Field(ge=0, le=0xFFFFFF)  # LAC (16 bit) or TAC (24 bit)
+    cid: int = Field(ge=0, le=2**36 - 1)  # up to a 36-bit 5G NR cell id
 
 
 Priority = Field(None, ge=1, le=4)

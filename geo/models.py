@@ -8,6 +8,7 @@ from datetime import datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     Float,
@@ -80,7 +81,7 @@ class CellTower(Base):
     mcc: Mapped[int] = mapped_column(Integer, primary_key=True)
     mnc: Mapped[int] = mapped_column(Integer, primary_key=True)
     lac: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cid: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # 36-bit NR cell ids
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
     radius_m: Mapped[float] = mapped_column(Float)
 

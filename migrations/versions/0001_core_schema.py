@@ -205,7 +205,7 @@ def upgrade() -> None:
         sa.Column("mcc", sa.Integer(), nullable=False),
         sa.Column("mnc", sa.Integer(), nullable=False),
         sa.Column("lac", sa.Integer(), nullable=False),
-        sa.Column("cid", sa.Integer(), nullable=False),
+        sa.Column("cid", sa.BigInteger(), nullable=False),
         sa.Column(
             "geom",
             Geometry(
