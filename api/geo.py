@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.auth import require
 from api.deps import area_index, unit_of_work
 from dispatch.tokens import Principal
+from geo.search import search_places
 
 router = APIRouter(prefix="/v1/geo", tags=["geography"])
 Reader = Annotated[Principal, Depends(require("operator", "supervisor", "admin", "agency"))]
@@ -40,8 +41,6 @@ async def search(
     q: Annotated[str, Query(max_length=200)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[dict[str, Any]]:
-    from geo.search import search_places
-
     async with unit_of_work(request) as session:
         hits = await search_places(session, q, limit=limit)
     return [

@@ -31,8 +31,10 @@ from dispatch.models import Call, Incident, User
 from dispatch.pagination import decode_cursor, encode_cursor
 from geo.aml import parse_aml
 from geo.areas import AreaIndex
+from geo.cells import locate_cell
 from geo.locate import Candidate, aml_candidate, choose
 from geo.models import AmlMessage, LocationCandidate
+from geo.search import geocode_address
 
 PRANK_DISPOSITIONS = ("prank", "ghost")
 
@@ -112,8 +114,6 @@ async def gather_candidates(
         found.candidates.append(Candidate("manual", data.location.lat, data.location.lon,
                                           data.location.accuracy_m))
     if data.cell is not None:
-        from geo.cells import locate_cell
-
         cell = await locate_cell(session, data.cell["mcc"], data.cell["mnc"],
                                  data.cell["lac"], data.cell["cid"])
         if cell is None:
@@ -121,8 +121,6 @@ async def gather_candidates(
         else:
             found.candidates.append(Candidate("cell", cell.lat, cell.lon, cell.radius_m))
     if data.address:
-        from geo.search import geocode_address
-
         hit = await geocode_address(session, data.address)
         if hit is None:
             found.warnings.append("address: no confident match in the areas or gazetteer")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,10 +22,12 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 demo_app = typer.Typer(help="The bundled demo region (Mojokerto).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log integrity (hash chain).", no_args_is_help=True)
+geo_app = typer.Typer(help="Geographic reference tables.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(geo_app, name="geo")
 
 console = Console()
 errors = Console(stderr=True)
@@ -137,6 +140,44 @@ def users_create(
         asyncio.run(run())
     except DomainError as exc:
         _fail(exc.detail)
+
+
+def _load_table(kind: str, path: Path) -> None:
+    """Read a CSV (a bad line stops everything, naming the line) and upsert it."""
+    from geo.cells import load_cell_towers, read_cell_csv
+    from geo.search import load_gazetteer, read_gazetteer_csv
+
+    reader, loader = {
+        "cells": (read_cell_csv, load_cell_towers),
+        "gazetteer": (read_gazetteer_csv, load_gazetteer),
+    }[kind]
+    try:
+        rows = reader(path)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    settings = _settings()
+
+    async def run() -> int:
+        engine = make_engine(settings)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                return await loader(session, rows)
+        finally:
+            await engine.dispose()
+
+    console.print(f"loaded {asyncio.run(run())} {kind} rows from {path}")
+
+
+@geo_app.command("load-cells")
+def geo_load_cells(path: Path) -> None:
+    """Upsert serving cells from a CSV: mcc,mnc,lac,cid,lat,lon,radius_m."""
+    _load_table("cells", path)
+
+
+@geo_app.command("load-gazetteer")
+def geo_load_gazetteer(path: Path) -> None:
+    """Upsert landmarks and streets from a CSV: name,kind,lat,lon."""
+    _load_table("gazetteer", path)
 
 
 @audit_app.command("verify")
