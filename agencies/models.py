@@ -98,6 +98,7 @@ class Assignment(Base):
         Index("ix_assignments_ack_due", "ack_due_at",
               postgresql_where=text("status = 'queued'")),
         Index("ix_assignments_incident_id", "incident_id"),
+        Index("ix_assignments_created_at", "created_at"),  # shift statistics
     )
 
     id: Mapped[uuid.UUID] = mapped_column(

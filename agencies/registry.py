@@ -8,9 +8,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import shapely
 from geoalchemy2.shape import from_shape
 from shapely import MultiPolygon, Point, Polygon, wkb
-from shapely.geometry import mapping, shape
+from shapely.geometry import mapping
 from shapely.validation import explain_validity
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,29 +55,62 @@ async def build_directory(
     return AgencyDirectory(index=index, ids=ids)
 
 
+MAX_COVERAGE_VERTICES = 200_000
+
+
+def _ring(raw: Any, where: str) -> list[tuple[float, float]]:
+    """One linear ring as [lon, lat] pairs: finite, 2-D, closed, at least 4 positions."""
+    if not isinstance(raw, list):
+        raise Invalid(f"coverage {where} must be a list of positions")
+    ring = []
+    for position in raw:
+        if (not isinstance(position, list) or len(position) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                           for v in position)):
+            raise Invalid(f"coverage {where} must hold [lon, lat] pairs of numbers (2-D)")
+        try:
+            lon, lat = float(position[0]), float(position[1])
+        except OverflowError:
+            raise Invalid(f"coverage {where} has a number out of range") from None
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            raise Invalid("coverage has coordinates that are not finite numbers")
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise Invalid("coverage has positions outside [-180..180, -90..90]")
+        ring.append((lon, lat))
+    if len(ring) < 4:
+        raise Invalid(f"coverage {where} needs at least 4 positions")
+    if ring[0] != ring[-1]:
+        raise Invalid(f"coverage {where} is not closed (first and last positions differ)")
+    return ring
+
+
+def _polygon(raw: Any, where: str) -> Polygon:
+    if not isinstance(raw, list) or not raw:
+        raise Invalid(f"coverage {where} must be a non-empty list of rings")
+    rings = [_ring(r, f"{where} ring {i}") for i, r in enumerate(raw)]
+    return Polygon(rings[0], rings[1:])
+
+
 def parse_coverage(geojson: dict[str, Any] | None) -> MultiPolygon | None:
-    """GeoJSON Polygon/MultiPolygon → a valid 2-D MultiPolygon, or Invalid (422)."""
+    """GeoJSON Polygon/MultiPolygon → a valid 2-D MultiPolygon, or Invalid (422).
+    The structure is checked by hand before shapely sees it, so malformed input (deep
+    nesting, huge numbers, open rings) is a clear 422, never a crash."""
     if geojson is None:
         return None
-    if geojson.get("type") not in ("Polygon", "MultiPolygon"):
+    if not isinstance(geojson, dict) or geojson.get("type") not in ("Polygon", "MultiPolygon"):
         raise Invalid("coverage must be a GeoJSON Polygon or MultiPolygon")
-    try:
-        geometry = shape(geojson)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise Invalid(f"coverage is not readable GeoJSON: {exc}") from None
-    if geometry.is_empty:
-        raise Invalid("coverage is empty")
-    if geometry.has_z:
-        raise Invalid("coverage must have two-dimensional [lon, lat] positions")
-    minx, miny, maxx, maxy = geometry.bounds
-    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-        raise Invalid("coverage has coordinates that are not finite numbers")
-    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-        raise Invalid("coverage has positions outside [-180..180, -90..90]")
+    coordinates = geojson.get("coordinates")
+    if geojson["type"] == "Polygon":
+        polygons = [_polygon(coordinates, "polygon")]
+    else:
+        if not isinstance(coordinates, list) or not coordinates:
+            raise Invalid("coverage MultiPolygon must be a non-empty list of polygons")
+        polygons = [_polygon(p, f"polygon {i}") for i, p in enumerate(coordinates)]
+    geometry = MultiPolygon(polygons)
+    if shapely.get_num_coordinates(geometry) > MAX_COVERAGE_VERTICES:
+        raise Invalid(f"coverage has more than {MAX_COVERAGE_VERTICES} vertices: simplify it")
     if not geometry.is_valid:
         raise Invalid(f"coverage is not a valid polygon: {explain_validity(geometry)}")
-    if isinstance(geometry, Polygon):
-        geometry = MultiPolygon([geometry])
     return geometry
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from agencies import categories, registry
 from agencies.assignments import agency_queue, assignment_view
-from api.auth import current_principal, require
+from api.auth import require
 from api.deps import actor_for, agency_scope, unit_of_work
 from api.schemas import AgencyIn, CategoryIn, StatusIn
 from dispatch.assignment_actions import change_assignment_status
@@ -17,7 +17,6 @@ from dispatch.errors import NotFound
 from dispatch.tokens import Principal
 
 router = APIRouter(tags=["agencies"])
-Anyone = Annotated[Principal, Depends(current_principal)]
 Admin = Annotated[Principal, Depends(require("admin"))]
 AgencyOrSupervisor = Annotated[Principal, Depends(require("agency", "supervisor"))]
 
@@ -60,7 +59,11 @@ async def put_agency(
 
 
 @router.get("/v1/categories")
-async def list_categories(request: Request, principal: Anyone) -> list[dict[str, Any]]:
+async def list_categories(
+    request: Request,
+    principal: Annotated[Principal, Depends(
+        require("operator", "supervisor", "admin", "agency"))],
+) -> list[dict[str, Any]]:
     async with unit_of_work(request) as session:
         return await categories.list_categories(session)
 

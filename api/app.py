@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from agencies.feed_hub import FeedHub
-from api import agencies, aml, calls, feeds, geo, incidents, ops
+from api import agencies, aml, calls, feeds, geo, incidents, ops, stats
 from api.auth import router as auth_router
 from api.deps import install_index_caches
 from api.middleware import BodySizeLimit, RequestMetrics
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
-    for module in (calls, incidents, agencies, geo, aml, feeds):
+    for module in (calls, incidents, agencies, geo, aml, feeds, stats):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit, rate_per_s=settings.rate_limit_per_s,

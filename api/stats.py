@@ -1,0 +1,64 @@
+"""Supervisor statistics per shift (API.md "Supervisor statistics"); the figures and their
+definitions live in dispatch/stats.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from api.auth import require
+from api.deps import unit_of_work
+from dispatch import stats
+from dispatch.tokens import Principal
+
+router = APIRouter(prefix="/v1/stats", tags=["statistics"])
+Supervisor = Annotated[Principal, Depends(require("supervisor"))]
+
+
+@router.get("/shifts")
+async def shifts_of_date(
+    request: Request,
+    principal: Supervisor,
+    date: Annotated[
+        dt.date | None,
+        Query(description="local date (YYYY-MM-DD); today in the center's zone if omitted"),
+    ] = None,
+) -> dict[str, Any]:
+    """Every shift of one local date, in running order: `{"date", "timezone", "items":
+    [figures...], "next_cursor": null}`. The night shift of a date runs into the next."""
+    settings = request.app.state.settings
+    day = date or dt.datetime.now(settings.zone).date()
+    async with unit_of_work(request) as session:
+        items = await stats.day_figures(session, settings, day)
+    return {"date": day.isoformat(), "timezone": settings.timezone, "items": items,
+            "next_cursor": None}
+
+
+@router.get("/shifts/current")
+async def current_shift(request: Request, principal: Supervisor) -> dict[str, Any]:
+    """The figures of the shift running now, so far."""
+    settings = request.app.state.settings
+    day, name = stats.current_shift(settings)
+    async with unit_of_work(request) as session:
+        return await stats.shift_figures(session, settings, day, name)
+
+
+@router.get(
+    "/shifts/{date}/{name}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "section,item,field,value"}},
+)
+async def shift_csv(request: Request, date: dt.date, name: str, principal: Supervisor) -> Response:
+    """One shift's figures as CSV, one number per row: `section,item,field,value`."""
+    settings = request.app.state.settings
+    async with unit_of_work(request) as session:
+        figures = await stats.shift_figures(session, settings, date, name)
+    return Response(
+        stats.figures_to_csv(figures),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition":
+                 f'attachment; filename="shift-{date.isoformat()}-{name}.csv"'},
+    )

@@ -1,0 +1,360 @@
+"""Shift statistics on a year of data: how long `dispatch.stats.shift_figures` takes.
+
+    python -m bench.bench_stats [--calls N] [--incidents N] [--runs R] [--database-url URL]
+
+Creates a scratch database (siaga112_bench_stats) on the server at --database-url, migrates
+it, loads the demo region, then bulk-loads with generate_series (in SQL, no rows through
+Python) one year (2025, WIB) of incidents (default 350,000, one call each, 1 or 2
+assignments each) and further unlinked calls (prank, ghost, info, ...) up to --calls
+(default 1,100,000), spread evenly over the year, by 20 operators. After VACUUM ANALYZE it
+times `shift_figures` for one shift (pagi of 2025-07-15; median of --runs runs after one
+warm-up, each in its own transaction as the API does), for the first run on seven other
+shifts, and for all three shifts of a date; then EXPLAIN ANALYZE of each statement; then
+the same shift without the index migration 0003 adds. Prints one JSON document on stdout
+(progress on stderr) and drops the database in any case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dispatch import migrate, stats
+from dispatch.db import make_engine, make_sessionmaker, transaction
+from dispatch.settings import Settings
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+SCRATCH_DB = "siaga112_bench_stats"
+YEAR_START = datetime(2025, 1, 1, tzinfo=ZoneInfo("Asia/Jakarta"))
+TARGET_DAY = date(2025, 7, 15)
+TARGET_SHIFT = "pagi"
+TARGET_MS = 200.0
+OPERATORS = 20
+
+OPERATORS_SQL = """
+INSERT INTO users (id, username, password_hash, role, active, failed_logins)
+SELECT gen_random_uuid(), 'bench-operator-' || lpad(g::text, 2, '0'), 'not-a-hash',
+       'operator', true, 0
+FROM generate_series(1, $1::int) g
+"""
+
+INCIDENTS_SQL = """
+INSERT INTO incidents (id, number, category, priority, status, created_by, created_at,
+                       updated_at, closed_at)
+SELECT gen_random_uuid(), 'BENCH-' || g, x.category, x.priority, 'closed', x.operator, x.t,
+       x.t, x.t + interval '1 hour'
+FROM generate_series(1, $1::int) g
+CROSS JOIN LATERAL (
+    SELECT ($3::text[])[1 + floor(random() * cardinality($3::text[]))::int + 0 * g] AS category,
+           1 + floor(random() * 4)::int + 0 * g AS priority,
+           ($4::uuid[])[1 + floor(random() * cardinality($4::uuid[]))::int + 0 * g] AS operator,
+           $2::timestamptz + (g - 1)::float8 / $1 * interval '365 days'
+               + random() * interval '60 seconds' AS t
+) x
+"""
+
+LINKED_CALLS_SQL = """
+INSERT INTO calls (id, received_at, caller_number, channel, operator_id, in_service_area,
+                   location_warnings, incident_id, created_at, updated_at)
+SELECT gen_random_uuid(), t, '+62812' || lpad(floor(random() * 1e8)::bigint::text, 8, '0'),
+       'voice', i.created_by, true, '[]'::jsonb, i.id, t, t
+FROM incidents i
+CROSS JOIN LATERAL (
+    SELECT i.created_at - (5 + random() * 55) * interval '1 second' AS t
+) x
+"""
+
+OTHER_CALLS_SQL = """
+INSERT INTO calls (id, received_at, caller_number, channel, operator_id, in_service_area,
+                   location_warnings, disposition, created_at, updated_at)
+SELECT gen_random_uuid(), x.t, '+62813' || lpad(floor(random() * 1e8)::bigint::text, 8, '0'),
+       'voice', x.operator, false, '[]'::jsonb, x.disposition, x.t, x.t
+FROM generate_series(1, $1::int) g
+CROSS JOIN LATERAL (
+    SELECT $2::timestamptz + (g - 1)::float8 / $1 * interval '365 days'
+               + random() * interval '60 seconds' AS t,
+           ($3::uuid[])[1 + floor(random() * cardinality($3::uuid[]))::int + 0 * g] AS operator,
+           (ARRAY['prank', 'prank', 'prank', 'ghost', 'ghost', 'info', 'info', 'duplicate',
+                  'transferred', 'abandoned'])[1 + floor(random() * 10)::int + 0 * g]
+               AS disposition
+) x
+"""
+
+ASSIGNMENTS_SQL = """
+INSERT INTO assignments (id, incident_id, agency_id, kind, status, reason, priority,
+                         created_at, updated_at, ack_due_at, acknowledged_at, escalated_at)
+SELECT gen_random_uuid(), y.incident_id, ($1::uuid[])[y.j], ($2::text[])[y.j], y.status,
+       'coverage', y.priority, y.created_at, y.created_at, y.created_at + interval '60 s',
+       CASE WHEN y.status IN ('completed', 'declined') AND y.r < 0.97
+            THEN y.created_at + y.ack_s * interval '1 second' END,
+       CASE WHEN y.status = 'escalated' THEN y.created_at + interval '60 seconds' END
+FROM (
+    SELECT x.*,
+           CASE WHEN x.r < 0.88 THEN 'completed' WHEN x.r < 0.93 THEN 'declined'
+                WHEN x.r < 0.96 THEN 'cancelled' WHEN x.r < 0.98 THEN 'queued'
+                ELSE 'escalated' END AS status
+    FROM (
+        SELECT i.id AS incident_id, i.priority,
+               1 + floor(random() * cardinality($1::uuid[]))::int AS j,
+               i.created_at + (5 + random() * 90 + (k - 1) * 40) * interval '1 second'
+                   AS created_at,
+               5 + 600 * random() * random() AS ack_s,
+               random() AS r
+        FROM incidents i
+        CROSS JOIN LATERAL generate_series(1, 1 + (random() < 0.5)::int + 0 * i.priority) k
+    ) x
+) y
+"""
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+async def create_scratch(admin_url: str) -> str:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
+    finally:
+        await admin.close()
+    url = with_database(admin_url, SCRATCH_DB)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    finally:
+        await conn.close()
+    return url
+
+
+async def drop_scratch(admin_url: str) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def timed(label: str, work: Awaitable[Any]) -> float:
+    started = time.perf_counter()
+    await work
+    seconds = time.perf_counter() - started
+    log(f"{label}: {seconds:.1f} s")
+    return round(seconds, 2)
+
+
+async def bulk_load(url: str, calls: int, incidents: int) -> dict[str, Any]:
+    conn = await asyncpg.connect(url)
+    load: dict[str, Any] = {}
+    try:
+        await conn.execute("SELECT setseed(0.112)")
+        await conn.execute(OPERATORS_SQL, OPERATORS)
+        operators = [r["id"] for r in await conn.fetch(
+            "SELECT id FROM users WHERE role = 'operator' ORDER BY username")]
+        categories = [r["code"] for r in await conn.fetch(
+            "SELECT code FROM categories ORDER BY code")]
+        agencies = await conn.fetch("SELECT id, kind FROM agencies ORDER BY code")
+        load["incidents_s"] = await timed("incidents", conn.execute(
+            INCIDENTS_SQL, incidents, YEAR_START, categories, operators))
+        load["linked_calls_s"] = await timed("calls linked to incidents",
+                                             conn.execute(LINKED_CALLS_SQL))
+        load["other_calls_s"] = await timed("other calls", conn.execute(
+            OTHER_CALLS_SQL, max(calls - incidents, 0), YEAR_START, operators))
+        load["assignments_s"] = await timed("assignments", conn.execute(
+            ASSIGNMENTS_SQL, [a["id"] for a in agencies], [a["kind"] for a in agencies]))
+        load["vacuum_analyze_s"] = await timed(
+            "vacuum analyze",
+            conn.execute("VACUUM ANALYZE calls, incidents, assignments, users, agencies"))
+        counts = await conn.fetchrow(
+            """SELECT (SELECT count(*) FROM calls) AS calls,
+                      (SELECT count(*) FROM incidents) AS incidents,
+                      (SELECT count(*) FROM assignments) AS assignments,
+                      (SELECT min(received_at) FROM calls) AS first_call,
+                      (SELECT max(received_at) FROM calls) AS last_call,
+                      pg_size_pretty(pg_database_size(current_database())) AS size""")
+        load["rows"] = {k: counts[k] for k in ("calls", "incidents", "assignments")}
+        load["span"] = [counts["first_call"].isoformat(), counts["last_call"].isoformat()]
+        load["database_size"] = counts["size"]
+    finally:
+        await conn.close()
+    return load
+
+
+async def time_runs(
+    engine: AsyncEngine, settings: Settings, shifts: list[tuple[date, str]]
+) -> list[float]:
+    sessions = make_sessionmaker(engine)
+    durations = []
+    for day, name in shifts:
+        started = time.perf_counter()
+        async with transaction(sessions) as session:
+            await stats.shift_figures(session, settings, day, name)
+        durations.append((time.perf_counter() - started) * 1000)
+    return durations
+
+
+def summary(durations: list[float]) -> dict[str, float]:
+    return {
+        "median_ms": round(statistics.median(durations), 2),
+        "min_ms": round(min(durations), 2),
+        "max_ms": round(max(durations), 2),
+        "runs": len(durations),
+    }
+
+
+def _walk(plan: dict[str, Any], found: dict[str, set[str]]) -> None:
+    found["nodes"].add(plan["Node Type"])
+    if "Index Name" in plan:
+        found["indexes"].add(plan["Index Name"])
+    if plan["Node Type"] == "Seq Scan":
+        found["seq_scans"].add(plan["Relation Name"])
+    for child in plan.get("Plans", []):
+        _walk(child, found)
+
+
+async def explain(engine: AsyncEngine, settings: Settings, day: date, name: str,
+                  only: list[str] | None = None) -> dict[str, Any]:
+    start, end = stats.shift_window(settings, day, name)
+    report = {}
+    async with transaction(make_sessionmaker(engine)) as session:
+        for label, sql in stats.QUERIES.items():
+            if only and label not in only:
+                continue
+            result = await session.execute(
+                text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql),
+                {"start": start, "end": end},
+            )
+            document = result.scalar_one()
+            document = json.loads(document) if isinstance(document, str) else document
+            top = document[0]
+            found: dict[str, set[str]] = {"nodes": set(), "indexes": set(), "seq_scans": set()}
+            _walk(top["Plan"], found)
+            report[label] = {
+                "execution_ms": round(top["Execution Time"], 2),
+                "planning_ms": round(top["Planning Time"], 2),
+                "rows": top["Plan"].get("Actual Rows"),
+                "shared_hit_blocks": top["Plan"].get("Shared Hit Blocks"),
+                "shared_read_blocks": top["Plan"].get("Shared Read Blocks"),
+                "indexes": sorted(found["indexes"]),
+                "seq_scans": sorted(found["seq_scans"]),
+            }
+    return report
+
+
+def machine() -> dict[str, Any]:
+    memory_gib = None
+    try:
+        with open("/proc/meminfo") as meminfo:
+            kib = int(meminfo.readline().split()[1])
+        memory_gib = round(kib / 1024 / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"cpus": os.cpu_count(), "memory_gib": memory_gib, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    url = await create_scratch(args.database_url)
+    engine: AsyncEngine | None = None
+    try:
+        sa_url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+        settings = Settings(database_url=sa_url, secret_key="bench-secret-key-" + "x" * 32)
+        log("migrating and loading the demo region")
+        await migrate.upgrade_async(sa_url)
+        from dispatch.demo import load_demo
+
+        engine = make_engine(settings)
+        async with transaction(make_sessionmaker(engine)) as session:
+            await load_demo(session)
+        load = await bulk_load(url, args.calls, args.incidents)
+        async with engine.connect() as conn:
+            server = (await conn.execute(text("SHOW server_version"))).scalar_one()
+            shared_buffers = (await conn.execute(text("SHOW shared_buffers"))).scalar_one()
+
+        target = [(TARGET_DAY, TARGET_SHIFT)]
+        log(f"timing {TARGET_SHIFT} of {TARGET_DAY}")
+        await time_runs(engine, settings, target)  # warm-up
+        one = summary(await time_runs(engine, settings, target * args.runs))
+        figures = await _figures(engine, settings)
+        others = [(TARGET_DAY + timedelta(days=d), n)
+                  for d, n in ((-170, "malam"), (-120, "pagi"), (-60, "siang"), (-3, "malam"),
+                               (30, "pagi"), (90, "siang"), (150, "malam"))]
+        first_touch = summary(await time_runs(engine, settings, others))
+        day_ms = []
+        for _ in range(args.runs):
+            day_ms.append(sum(await time_runs(
+                engine, settings, [(TARGET_DAY, n) for n in stats.shift_names(settings)])))
+        plans = await explain(engine, settings, TARGET_DAY, TARGET_SHIFT)
+
+        log("dropping ix_assignments_created_at to compare")
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP INDEX IF EXISTS ix_assignments_created_at"))
+            await conn.execute(text("ANALYZE assignments"))
+        await time_runs(engine, settings, target)
+        without = summary(await time_runs(engine, settings, target * args.runs))
+        without_plans = await explain(engine, settings, TARGET_DAY, TARGET_SHIFT, ["agencies"])
+
+        return {
+            "benchmark": "shift statistics (dispatch.stats.shift_figures)",
+            "machine": {**machine(), "postgres": server, "shared_buffers": shared_buffers},
+            "data": load,
+            "shift": {"date": TARGET_DAY.isoformat(), "name": TARGET_SHIFT,
+                      "calls": figures["calls"]["total"],
+                      "incidents": figures["incidents"]["total"],
+                      "assignments": sum(a["assigned"] for a in figures["agencies"].values()),
+                      "agencies": len(figures["agencies"]),
+                      "operators": len(figures["operators"])},
+            "one_shift": {**one, "target_ms": TARGET_MS, "met": one["median_ms"] <= TARGET_MS},
+            "other_shifts_first_run": first_touch,
+            "three_shifts_of_a_date": summary(day_ms),
+            "explain_analyze": plans,
+            "without_assignments_created_at_index": {
+                "one_shift": without, "agencies_query": without_plans["agencies"]},
+            "figures_sample": {"calls": figures["calls"], "times": figures["times"]},
+        }
+    finally:
+        if engine is not None:
+            await engine.dispose()
+        log("dropping the scratch database")
+        await drop_scratch(args.database_url)
+
+
+async def _figures(engine: AsyncEngine, settings: Settings) -> dict[str, Any]:
+    async with transaction(make_sessionmaker(engine)) as session:
+        return await stats.shift_figures(session, settings, TARGET_DAY, TARGET_SHIFT)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=1_100_000)
+    parser.add_argument("--incidents", type=int, default=350_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL,
+                        help="a server role that may create databases (libpq URL)")
+    args = parser.parse_args(argv)
+    if args.runs < 5:
+        parser.error("--runs must be at least 5")
+    print(json.dumps(asyncio.run(run(args)), indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
