@@ -21,6 +21,7 @@ from dispatch import logmask
 from dispatch.audit import run_sealer
 from dispatch.db import make_engine, make_sessionmaker
 from dispatch.settings import Settings, load_settings
+from dispatch.stats_feed import run_stats_publisher
 from dispatch.sweeper import run_sweeper
 
 
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name="escalation-sweeper",
         )
         sealer = asyncio.create_task(run_sealer(settings.sync_database_url), name="sealer")
+        stats_publisher = asyncio.create_task(
+            run_stats_publisher(app.state.sessions, settings), name="stats-publisher")
         hub = FeedHub(settings.sync_database_url, queue_size=settings.feed_queue_size)
         app.state.feed_hub = hub
         await hub.start()
@@ -50,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await hub.stop()
-            for task in (sweeper, sealer):
+            for task in (sweeper, sealer, stats_publisher):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -185,6 +185,8 @@ class Event(Base):
         Index("ix_events_incident_id", "incident_id"),
         Index("ix_events_agency_codes", "agency_codes", postgresql_using="gin"),
         Index("ix_events_at", "at"),
+        Index("ix_events_stats_updated", "seq",
+              postgresql_where=text("type = 'stats.updated'")),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

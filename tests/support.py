@@ -25,6 +25,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "secret_key": "test-secret-key-" + "x" * 32,
         "ack_timeout_s": [60, 120, 300, 600],
+        "stats_interval_s": 3600.0,  # tests that want stats.updated events set it low
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
