@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
@@ -59,25 +59,47 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Immutable once written, so safe to cache; keyed by database too (tests use several).
+_DAY_BASES: dict[tuple[str, str, date], int] = {}
+
+
+async def _day_base(session: AsyncSession, region: str, day: date) -> int:
+    """The day's base, created on first use in its own committed transaction so that it
+    is fixed before any number is derived from it."""
+    engine = session.bind
+    key = (str(engine.url), region, day)  # type: ignore[union-attr]
+    cached = _DAY_BASES.get(key)
+    if cached is not None:
+        return cached
+    async with engine.connect() as conn:  # type: ignore[union-attr]
+        await conn.execute(
+            text("""INSERT INTO incident_days (region, local_date, base)
+                    VALUES (:region, :day, nextval('incident_number_seq'))
+                    ON CONFLICT DO NOTHING"""),
+            {"region": region, "day": day},
+        )
+        await conn.commit()
+        base = await conn.scalar(
+            text("SELECT base FROM incident_days WHERE region = :region AND local_date = :day"),
+            {"region": region, "day": day},
+        )
+    _DAY_BASES[key] = int(base)
+    return int(base)
+
+
 async def next_incident_number(
     session: AsyncSession, settings: Settings, received_at: datetime
 ) -> str:
-    """`MJK-YYYYMMDD-NNNN` per region and local day; the upsert's row lock serialises
-    concurrent callers, so a number is never handed out twice."""
+    """`MJK-YYYYMMDD-NNNN` per region and local day. nextval never blocks and never hands
+    out a value twice, and the day's base never changes, so numbers are unique without a
+    lock. A value taken before the day's base existed (≤ base) is simply drawn again."""
+    region = settings.region_prefix
     local_day = received_at.astimezone(settings.zone).date()
-    value = await session.scalar(
-        text(
-            """
-            INSERT INTO incident_counters (region, local_date, last_value)
-            VALUES (:region, :day, 1)
-            ON CONFLICT (region, local_date)
-            DO UPDATE SET last_value = incident_counters.last_value + 1
-            RETURNING last_value
-            """
-        ),
-        {"region": settings.region_prefix, "day": local_day},
-    )
-    return f"{settings.region_prefix}-{local_day:%Y%m%d}-{value:04d}"
+    base = await _day_base(session, region, local_day)
+    while True:
+        value = await session.scalar(text("SELECT nextval('incident_number_seq')"))
+        if value > base:
+            return f"{region}-{local_day:%Y%m%d}-{value - base:04d}"
 
 
 def location_view(row: Incident | Call) -> dict[str, Any] | None:

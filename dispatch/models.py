@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Sequence,
     SmallInteger,
     String,
     Text,
@@ -146,14 +147,20 @@ class Incident(Base):
     )
 
 
-class IncidentCounter(Base):
-    """Last incident number handed out per region and local day (row-locked upsert)."""
+INCIDENT_NUMBER_SEQ = Sequence("incident_number_seq", metadata=Base.metadata)
 
-    __tablename__ = "incident_counters"
+
+class IncidentDay(Base):
+    """Where a local day's incident numbers start: number = nextval(incident_number_seq) -
+    base. Written once per region and day, outside any business transaction, and never
+    changed, so numbering takes no lock and two incidents never share a number (there may
+    be gaps: a rolled-back intake's number is not reused)."""
+
+    __tablename__ = "incident_days"
 
     region: Mapped[str] = mapped_column(String(6), primary_key=True)
     local_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    last_value: Mapped[int] = mapped_column(Integer)
+    base: Mapped[int] = mapped_column(BigInteger)
 
 
 class IdempotencyRecord(Base):

@@ -190,3 +190,17 @@ async def test_timeline_and_close(
         "incident.created", "assignment.created", "incident.closed"]
     assert detail["timeline"][-1]["after"] == {"status": "closed", "resolution": "api padam"}
     assert json.dumps(detail["timeline"][0]["actor"]) == '"operator"'
+
+
+async def test_incident_numbers_follow_the_local_day(
+    client: httpx.AsyncClient, operator: dict
+) -> None:
+    """Numbers count per local (WIB) day: 23:30 UTC is already the next day in Jakarta."""
+    first = (await client.post("/v1/calls", headers=operator, json={
+        "caller_number": "+6281299000001", "category": "fire",
+        "received_at": "2030-03-01T23:30:00+00:00"})).json()
+    second = (await client.post("/v1/calls", headers=operator, json={
+        "caller_number": "+6281299000002", "category": "fire",
+        "received_at": "2030-03-02T06:00:00+07:00"})).json()
+    assert first["incident"]["number"] == "MJK-20300302-0001"
+    assert second["incident"]["number"] == "MJK-20300302-0002"

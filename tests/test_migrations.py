@@ -15,7 +15,7 @@ from dispatch.migrate import include_object
 
 CORE_TABLES = {
     "areas", "agencies", "categories", "users", "calls", "incidents", "assignments", "events",
-    "incident_counters", "idempotency_keys", "gazetteer", "cell_towers", "aml_messages",
+    "incident_days", "idempotency_keys", "gazetteer", "cell_towers", "aml_messages",
     "location_candidates", "index_versions", "alembic_version", "event_seals",
 }
 
@@ -98,3 +98,18 @@ async def test_event_log_refuses_changes(database_url: str, statement: str) -> N
     finally:
         await probe.rollback()
         await conn.close()
+
+
+async def test_numbering_continues_across_the_counter_migration(make_database) -> None:
+    """0005 replaces the row-locked counter: a day numbered before continues after it."""
+    url = await make_database()
+    await migrate.upgrade_async(url, "0004")
+    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    try:
+        await conn.execute("INSERT INTO incident_counters VALUES ('MJK', '2026-11-23', 41)")
+        await migrate.upgrade_async(url, "0005")
+        base = await conn.fetchval("SELECT base FROM incident_days")
+        following = await conn.fetchval("SELECT nextval('incident_number_seq')")
+    finally:
+        await conn.close()
+    assert following - base == 42
