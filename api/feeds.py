@@ -119,19 +119,29 @@ class _Connection:
                 position = events[-1].seq
 
     async def live(self, subscriber: Subscriber) -> None:
-        while True:
-            getter = asyncio.ensure_future(subscriber.queue.get())
-            overflow = asyncio.ensure_future(subscriber.overflowed.wait())
-            done, _ = await asyncio.wait({getter, overflow}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                overflow.cancel()
-                await self.send_event(getter.result())
-                continue
-            getter.cancel()
-            await self.websocket.close(
-                CLOSE_TOO_SLOW, f"too slow: reconnect with since={self.last_sent}"
-            )
-            return
+        """Send queued events until the queue overflows; then close with 4008."""
+        overflow = asyncio.ensure_future(subscriber.overflowed.wait())
+        try:
+            while True:
+                if not subscriber.queue.empty():
+                    await self.send_event(subscriber.queue.get_nowait())
+                    continue
+                getter = asyncio.ensure_future(subscriber.queue.get())
+                try:
+                    await asyncio.wait({getter, overflow}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    if not getter.done():
+                        getter.cancel()
+                if getter.done() and not getter.cancelled():
+                    await self.send_event(getter.result())
+                    continue
+                if overflow.done():
+                    await self.websocket.close(
+                        CLOSE_TOO_SLOW, f"too slow: reconnect with since={self.last_sent}"
+                    )
+                    return
+        finally:
+            overflow.cancel()
 
     async def receive(self) -> None:
         async for text in self.websocket.iter_text():

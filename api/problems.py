@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dispatch.errors import DomainError
@@ -58,9 +60,20 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+# SQLSTATE classes meaning "the server is not there for you right now": connection
+# exceptions (08), operator intervention such as shutdown or start-up (57P), and
+# insufficient resources (53, e.g. too many connections).
+_UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
+
+
 def _is_database_unavailable(exc: BaseException) -> bool:
     """Connection refused, reset or timed out: the database is away, not the request bad."""
-    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError, OSError)):
+    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError, OSError,
+                        asyncpg.InterfaceError, PoolTimeout)):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None),
+                                                         "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -88,19 +101,21 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if _is_database_unavailable(exc):
-            log.warning("database unavailable during %s %s: %s", request.method,
-                        request.url.path, type(exc).__name__)
+            log.warning("database unavailable during %s %s: %s",
+                        request.scope.get("method", "WEBSOCKET"), request.url.path,
+                        type(exc).__name__)
             return problem(
                 503,
                 "the database is not reachable; the request was not carried out, retry shortly",
                 headers={"Retry-After": "2"},
             )
-        log.error("unexpected error during %s %s", request.method, request.url.path,
-                  exc_info=exc)
+        log.error("unexpected error during %s %s", request.scope.get("method", "WEBSOCKET"),
+                  request.url.path, exc_info=exc)
         return problem(500, "an internal error occurred; it has been logged")
 
     # Database outages are handled inside the app (503); anything else unexpected goes to
     # Starlette's last-resort handler, which answers with this body and logs the error.
-    for kind in (DBAPIError, OSError, TimeoutError):
+    for kind in (DBAPIError, OSError, TimeoutError, asyncpg.PostgresError,
+                 asyncpg.InterfaceError, PoolTimeout):
         app.add_exception_handler(kind, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

@@ -16,6 +16,7 @@ from dispatch import migrate
 from dispatch.db import make_engine, make_sessionmaker, transaction
 from dispatch.errors import DomainError
 from dispatch.settings import Settings, SettingsError, load_settings
+from dispatch.simulate import simulate
 from dispatch.stats_cli import stats_app
 
 app = typer.Typer(help="Siaga112: 112 emergency command center backend.", no_args_is_help=True)
@@ -30,6 +31,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(geo_app, name="geo")
 app.add_typer(stats_app, name="stats")
+app.command("simulate")(simulate)
 
 console = Console()
 errors = Console(stderr=True)

@@ -41,7 +41,10 @@ def make_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
     options: dict[str, Any] = {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
-        "pool_pre_ping": True,
+        # No pre-ping: it costs a round trip per request. A connection found dead raises a
+        # disconnect error (answered 503), and SQLAlchemy then discards the pool's older
+        # connections, so a database restart costs one failed request per process.
+        "pool_pre_ping": False,
         "pool_timeout": settings.db_connect_timeout_s,
         "connect_args": {
             "timeout": settings.db_connect_timeout_s,
