@@ -7,9 +7,11 @@ wakes the hub, and it also polls, so a lost notification delays nothing for long
 Gap-free order. A seq is taken before commit, so seq 9 can become visible after seq 10.
 The hub keeps `cursor`: every seq ≤ cursor is final (delivered, or lost for good to a
 rollback). When it meets a missing seq it waits: the seq's transaction had its id before
-it took the seq (dispatch/events.py), so once every transaction that was running when the
-hole was first seen has ended (snapshot xmin ≥ the xmax seen then), a seq still missing
-was rolled back and is skipped. Subscribers therefore never see seq 10 before seq 9."""
+it took the seq (dispatch/events.py), so it is older than a transaction id the reader
+assigns itself right after seeing the hole. Once the snapshot xmin has passed that id,
+every such transaction has ended, and a seq still missing was rolled back and is skipped.
+(The snapshot's own xmax is not enough: it is the newest *completed* id + 1, and a
+running transaction can have a newer id.) Subscribers never see seq 10 before seq 9."""
 
 from __future__ import annotations
 
@@ -35,10 +37,8 @@ _READ = """
     SELECT seq, type, at, agency_codes, payload
     FROM events WHERE seq > $1 ORDER BY seq LIMIT $2
 """
-_SNAPSHOT = """
-    SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax
-    FROM pg_current_snapshot() AS s
-"""
+_SNAPSHOT_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+_NEW_XID = "SELECT pg_current_xact_id()::text::bigint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +103,32 @@ class Finality:
 
     def __init__(self, cursor: int = 0) -> None:
         self.cursor = cursor
-        self._holes: dict[int, int] = {}  # missing seq → snapshot xmax when first seen
+        self._holes: dict[int, int] = {}  # missing seq → xid assigned when first seen
 
-    def take_final(self, rows: Sequence[Any], xmin: int, xmax: int) -> list[Any]:
-        """From rows with seq > cursor in seq order, read under one snapshot (xmin, xmax),
-        return those now final, in order, and move the cursor past them."""
+    def new_holes(self, rows: Sequence[Any]) -> bool:
+        """Whether these rows show a missing seq not seen before (then the reader must
+        assign itself a transaction id to pass as `fresh_xid`)."""
+        expected = self.cursor + 1
+        for row in rows:
+            for missing in range(expected, row["seq"]):
+                if missing not in self._holes:
+                    return True
+            expected = row["seq"] + 1
+        return False
+
+    def take_final(self, rows: Sequence[Any], xmin: int, fresh_xid: int | None) -> list[Any]:
+        """From rows with seq > cursor in seq order, read under one snapshot (its xmin),
+        return those now final, in order, and move the cursor past them. `fresh_xid` is a
+        transaction id assigned after the rows were read (needed when new_holes())."""
         final = []
         expected = self.cursor + 1
         for row in rows:
             while row["seq"] > expected:
-                if xmin < self._holes.setdefault(expected, xmax):
+                if expected not in self._holes:
+                    if fresh_xid is None:
+                        raise ValueError("a new hole needs a freshly assigned xid")
+                    self._holes[expected] = fresh_xid
+                if xmin <= self._holes[expected]:
                     return final  # the hole's transaction may still commit: wait
                 del self._holes[expected]  # rolled back: that seq will never exist
                 self.cursor = expected
@@ -227,9 +243,10 @@ class FeedHub:
     async def _advance(self, conn: asyncpg.Connection) -> bool:
         """Deliver the next final events; True when there may be more right away."""
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            snapshot = await conn.fetchrow(_SNAPSHOT)
+            xmin = await conn.fetchval(_SNAPSHOT_XMIN)
             rows = await conn.fetch(_READ, self.cursor, BATCH)
-        for row in self._finality.take_final(rows, snapshot["xmin"], snapshot["xmax"]):
+            fresh = await conn.fetchval(_NEW_XID) if self._finality.new_holes(rows) else None
+        for row in self._finality.take_final(rows, xmin, fresh):
             event = FeedEvent.from_row(row)
             if event is not None:
                 for subscriber in list(self._subscribers):

@@ -66,14 +66,21 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 _UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
 
 
+def _sqlstate(exc: BaseException) -> str:
+    """The PostgreSQL error code behind an exception, or ''."""
+    for candidate in (exc, getattr(exc, "orig", None), exc.__cause__):
+        code = getattr(candidate, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+    return ""
+
+
 def _is_database_unavailable(exc: BaseException) -> bool:
     """Connection refused, reset or timed out: the database is away, not the request bad."""
     if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError, OSError,
                         asyncpg.InterfaceError, PoolTimeout)):
         return True
-    sqlstate = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None),
-                                                         "sqlstate", None)
-    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+    if _sqlstate(exc).startswith(_UNAVAILABLE_SQLSTATES):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -100,6 +107,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if _sqlstate(exc).startswith("22"):  # data exception: e.g. a NUL character in text
+            return problem(422, "the request holds a value the database cannot store "
+                           "(for example a NUL character in a text field)")
         if _is_database_unavailable(exc):
             log.warning("database unavailable during %s %s: %s",
                         request.scope.get("method", "WEBSOCKET"), request.url.path,

@@ -61,13 +61,15 @@ class Sealer:
             if self._finality is None or self._finality.cursor != last_seq:
                 self._finality = Finality(cursor=last_seq)  # another process sealed
             self._last_hash = last_hash
-            snapshot = await conn.fetchrow(
-                "SELECT pg_snapshot_xmin(s)::text::bigint AS xmin,"
-                " pg_snapshot_xmax(s)::text::bigint AS xmax FROM pg_current_snapshot() s")
+            xmin = await conn.fetchval(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
             rows = await conn.fetch(
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
                 last_seq, BATCH)
-            final = self._finality.take_final(rows, snapshot["xmin"], snapshot["xmax"])
+            fresh = None
+            if self._finality.new_holes(rows):
+                fresh = await conn.fetchval("SELECT pg_current_xact_id()::text::bigint")
+            final = self._finality.take_final(rows, xmin, fresh)
             seals = []
             for row in final:
                 self._last_hash = chain_hash(self._last_hash, row)
