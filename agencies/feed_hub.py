@@ -151,6 +151,7 @@ class FeedHub:
         self._subscribers: set[Subscriber] = set()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._connections: dict[str, asyncpg.Connection] = {}
         self._ready = asyncio.Event()
         self.on_delivered: Callable[[int], None] | None = None
 
@@ -164,6 +165,9 @@ class FeedHub:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for conn in self._connections.values():
+            if not conn.is_closed():
+                conn.terminate()
 
     async def wait_ready(self) -> None:
         """Until the hub has read the log once (its cursor is meaningful)."""
@@ -196,6 +200,7 @@ class FeedHub:
             try:
                 conn = await asyncpg.connect(self._dsn, timeout=5,
                                              server_settings=self._server_settings)
+                self._connections["listen"] = conn
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(EVENTS_CHANNEL, lambda *_: self._wake.set())
@@ -224,6 +229,7 @@ class FeedHub:
                     conn = await asyncpg.connect(
                         self._dsn, timeout=5, server_settings=self._server_settings
                     )
+                    self._connections["pump"] = conn
                     if not self._ready.is_set():
                         newest = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")
                         self._finality.cursor = max(0, newest - STARTUP_LOOKBACK)

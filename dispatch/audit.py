@@ -132,16 +132,21 @@ async def run_sealer(dsn: str, interval_s: float = 1.0) -> None:
     log = logging.getLogger("siaga112.audit")
     sealer = Sealer()
     conn: asyncpg.Connection | None = None
-    while True:
-        try:
-            if conn is None or conn.is_closed():
-                conn = await asyncpg.connect(
-                    dsn, timeout=5, server_settings={"application_name": "siaga112-sealer"})
-            while await sealer.seal_pending(conn) == BATCH:
-                pass
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            log.warning("audit sealing failed, retrying: %s", type(exc).__name__)
-            if conn is not None:
-                conn.terminate()
-            conn = None
-        await asyncio.sleep(interval_s)
+    try:
+        while True:
+            try:
+                if conn is None or conn.is_closed():
+                    conn = await asyncpg.connect(
+                        dsn, timeout=5, server_settings={"application_name": "siaga112-sealer"})
+                while await sealer.seal_pending(conn) == BATCH:
+                    pass
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    TimeoutError) as exc:
+                log.warning("audit sealing failed, retrying: %s", type(exc).__name__)
+                if conn is not None:
+                    conn.terminate()
+                conn = None
+            await asyncio.sleep(interval_s)
+    finally:
+        if conn is not None and not conn.is_closed():
+            conn.terminate()  # on shutdown (cancellation) too
