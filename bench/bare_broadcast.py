@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if not (1 <= args.clients <= 5000 and 1 <= args.messages <= 1_000_000):
         parser.error("clients 1..5000, messages 1..1e6")
-    from tests.support import free_port
+    from bench.harness import free_port
 
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "bench.bare_broadcast", "serve",

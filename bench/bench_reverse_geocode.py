@@ -27,6 +27,7 @@ import asyncpg
 import numpy as np
 import shapely
 
+from dispatch.databases import drop_database, with_database
 from geo.areas import Area, AreaIndex, AreaMatch, load_areas_geojson, parent_code
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,7 +182,7 @@ async def connect_with_postgis(server_url: str, wait_s: float) -> asyncpg.Connec
         await admin.execute(f"CREATE DATABASE {SCRATCH_DB}")
     finally:
         await admin.close()
-    conn = await asyncpg.connect(server_url.rsplit("/", 1)[0] + "/" + SCRATCH_DB)
+    conn = await asyncpg.connect(with_database(server_url, SCRATCH_DB))
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -261,11 +262,7 @@ async def bench_postgis(
     finally:
         if conn is not None:
             await conn.close()
-        admin = await asyncpg.connect(server_url)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        finally:
-            await admin.close()
+        await drop_database(server_url, SCRATCH_DB)
         log(f"dropped database {SCRATCH_DB}")
     return out
 

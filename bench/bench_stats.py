@@ -34,7 +34,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch import migrate, stats
+from dispatch.databases import create_database, drop_database, sqlalchemy_url
 from dispatch.db import make_engine, make_sessionmaker, transaction
+from dispatch.demo import load_demo_into
 from dispatch.settings import Settings
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -125,33 +127,12 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
 async def create_scratch(admin_url: str) -> str:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
-    finally:
-        await admin.close()
-    url = with_database(admin_url, SCRATCH_DB)
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    finally:
-        await conn.close()
-    return url
+    return await create_database(admin_url, SCRATCH_DB, replace=True)
 
 
 async def drop_scratch(admin_url: str) -> None:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(admin_url, SCRATCH_DB)
 
 
 async def timed(label: str, work: Awaitable[Any]) -> float:
@@ -276,15 +257,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     url = await create_scratch(args.database_url)
     engine: AsyncEngine | None = None
     try:
-        sa_url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+        sa_url = sqlalchemy_url(url)
         settings = Settings(database_url=sa_url, secret_key="bench-secret-key-" + "x" * 32)
         log("migrating and loading the demo region")
         await migrate.upgrade_async(sa_url)
-        from dispatch.demo import load_demo
-
+        await load_demo_into(sa_url)
         engine = make_engine(settings)
-        async with transaction(make_sessionmaker(engine)) as session:
-            await load_demo(session)
         load = await bulk_load(url, args.calls, args.incidents)
         async with engine.connect() as conn:
             server = (await conn.execute(text("SHOW server_version"))).scalar_one()

@@ -44,6 +44,7 @@ import platform
 import resource
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -125,9 +126,9 @@ def raise_nofile() -> tuple[int, int]:
 
 
 def free_port() -> int:
-    from tests.support import free_port as _free_port
-
-    return _free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def http_get(url: str, timeout: float = 2.0) -> int:
@@ -617,37 +618,20 @@ class Subscribers:
 
 
 async def create_database(admin_url: str) -> tuple[str, str]:
-    import asyncpg
-
-    from dispatch import migrate
-    from tests.support import asyncpg_url, load_demo_into, with_database
+    from dispatch import databases, migrate
+    from dispatch.demo import load_demo_into
 
     name = f"siaga112_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = with_database(admin_url, name)
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    finally:
-        await conn.close()
-    await migrate.upgrade_async(asyncpg_url(url))
-    await load_demo_into(asyncpg_url(url))
+    url = await databases.create_database(admin_url, name)
+    await migrate.upgrade_async(databases.sqlalchemy_url(url))
+    await load_demo_into(databases.sqlalchemy_url(url))
     return name, url
 
 
 async def drop_database(admin_url: str, name: str) -> None:
-    import asyncpg
+    from dispatch import databases
 
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await databases.drop_database(admin_url, name)
 
 
 async def count_present(url: str, table: str, ids: Sequence[str]) -> int:
@@ -787,7 +771,7 @@ class Context:
         """Migrate to the code's head first (the code may have moved since the database was
         created: others work on the service), then start it and wait for /readyz."""
         from dispatch import migrate
-        from tests.support import asyncpg_url
+        from dispatch.databases import sqlalchemy_url as asyncpg_url
 
         run_async(migrate.upgrade_async(asyncpg_url(self.db_url)))
         self.started.append({"at": time.strftime("%H:%M:%S"),

@@ -191,3 +191,18 @@ async def load_demo(
     await ensure_demo_users(session, users)
     report("users", len(users))
     return DemoLoadResult(area_count, len(agency_codes), category_count, users)
+
+
+async def load_demo_into(database_url: str) -> DemoLoadResult:
+    """Load the demo region into the database at `database_url`, in one transaction
+    (for tests and benchmarks; the CLI shows progress instead)."""
+    from dispatch.db import make_engine, make_sessionmaker, transaction
+    from dispatch.settings import Settings
+
+    settings = Settings(database_url=database_url, demo_mode=True)
+    engine = make_engine(settings)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            return await load_demo(session)
+    finally:
+        await engine.dispose()

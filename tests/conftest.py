@@ -9,7 +9,6 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from dispatch import migrate
+from dispatch.databases import create_database, drop_database
 from dispatch.db import make_engine, make_sessionmaker
 from dispatch.settings import Settings
 from tests.support import (
@@ -25,7 +25,6 @@ from tests.support import (
     login,
     make_settings,
     started_client,
-    with_database,
 )
 
 
@@ -51,30 +50,15 @@ async def make_database() -> AsyncIterator[DatabaseFactory]:
 
     async def create(*, migrated: bool = False) -> str:
         name = f"siaga112_test_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
         created.append(name)
-        url = with_database(server, name)
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        finally:
-            await conn.close()
+        url = await create_database(server, name)
         if migrated:
             await migrate.upgrade_async(asyncpg_url(url))
         return asyncpg_url(url)
 
     yield create
-    admin = await asyncpg.connect(server)
-    try:
-        for name in created:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    for name in created:
+        await drop_database(server, name)
 
 
 @pytest.fixture(scope="session")

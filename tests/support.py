@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from fastapi import FastAPI
 
+from dispatch.databases import sqlalchemy_url, with_database
 from dispatch.settings import Settings
 
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+__all__ = ["with_database"]
 
 
 def asyncpg_url(url: str) -> str:
-    return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    return sqlalchemy_url(url)
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
@@ -78,12 +75,6 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 
 async def load_demo_into(url: str) -> None:
     """Load the bundled demo region into the database at `url` (one transaction)."""
-    from dispatch.db import make_engine, make_sessionmaker, transaction
-    from dispatch.demo import load_demo
+    from dispatch.demo import load_demo_into as load
 
-    engine = make_engine(make_settings(url))
-    try:
-        async with transaction(make_sessionmaker(engine)) as session:
-            await load_demo(session)
-    finally:
-        await engine.dispose()
+    await load(url)
