@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
@@ -16,18 +16,30 @@ from shapely.validation import explain_validity
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import AGENCY_KINDS, Agency
+from agencies.models import AGENCY_KINDS, Agency, Category
 from agencies.routing import AgencyIndex, AgencyRecord
 from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.events import append_event
 
 
 @dataclass(frozen=True)
+class CategoryRule:
+    """What routing needs of an active incident category."""
+
+    code: str
+    agency_kinds: tuple[str, ...]
+    default_priority: int
+
+
+@dataclass(frozen=True)
 class AgencyDirectory:
-    """What each process keeps in memory: the routing index and code → id/name/kind."""
+    """What each process keeps in memory: the routing index, agency code → id, and the
+    active categories (rebuilt when agencies or categories change: both bump the
+    'agencies' index version)."""
 
     index: AgencyIndex
     ids: dict[str, uuid.UUID]
+    categories: dict[str, CategoryRule] = field(default_factory=dict)
 
     def id_of(self, code: str) -> uuid.UUID:
         return self.ids[code]
@@ -52,7 +64,11 @@ async def build_directory(
         )
         ids[code] = agency_id
     index = AgencyIndex.build(records, max_nearest_m=max_nearest_m, version=version)
-    return AgencyDirectory(index=index, ids=ids)
+    categories = {
+        c.code: CategoryRule(c.code, tuple(c.agency_kinds), c.default_priority)
+        for c in await session.scalars(select(Category).where(Category.active))
+    }
+    return AgencyDirectory(index=index, ids=ids, categories=categories)
 
 
 MAX_COVERAGE_VERTICES = 200_000

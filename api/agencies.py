@@ -54,6 +54,7 @@ async def put_agency(
         view, created = await registry.put_agency(
             session, code, body.model_dump(), actor=principal.username
         )
+    request.app.state.agency_cache.invalidate()  # this process sees it at once
     response.status_code = 201 if created else 200
     return view
 
@@ -76,6 +77,7 @@ async def put_category(
         view, created = await categories.put_category(
             session, code, body.model_dump(), actor=principal.username
         )
+    request.app.state.agency_cache.invalidate()
     response.status_code = 201 if created else 200
     return view
 

@@ -224,7 +224,7 @@ async def register_call(
     now = datetime.now(UTC)
     received_at = data.received_at or now
     caller = normalise_number(data.caller_number, actor.settings.phone_region)
-    category = await category_or_invalid(session, data.category) if data.category else None
+    category = category_or_invalid(actor, data.category) if data.category else None
     linked: Incident | None = None
     if data.link_incident_id is not None:
         linked = await get_incident(session, data.link_incident_id, for_update=True)
@@ -381,7 +381,7 @@ async def incident_for_call(
         if incident.status == "closed":
             raise Conflict("the incident to link is closed", status_now="closed")
         return await link_call(session, actor, call, incident)
-    chosen_category = await category_or_invalid(session, category)  # type: ignore[arg-type]
+    chosen_category = category_or_invalid(actor, category)  # type: ignore[arg-type]
     located = None
     if call.location is not None:
         point = to_shape(call.location)

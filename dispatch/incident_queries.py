@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agencies.models import Agency, Assignment
 from dispatch.errors import NotFound
-from dispatch.incidents import call_ids_of, incident_view
+from dispatch.incidents import call_ids_by_incident, call_ids_of, incident_view
 from dispatch.models import Event, Incident
 from dispatch.pagination import decode_cursor, encode_cursor
 
@@ -46,7 +46,8 @@ async def list_incidents(
         query.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit + 1)
     ))
     page = rows[:limit]
-    items = [incident_view(i, await call_ids_of(session, i.id)) for i in page]
+    calls = await call_ids_by_incident(session, [i.id for i in page])
+    items = [incident_view(i, calls[i.id]) for i in page]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
 

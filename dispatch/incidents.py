@@ -24,8 +24,8 @@ from agencies.assignments import (
     excluded_agencies,
 )
 from agencies.lifecycle import CANCELLED, OPEN_STATES, incident_status
-from agencies.models import Assignment, Category
-from agencies.registry import AgencyDirectory
+from agencies.models import Assignment
+from agencies.registry import AgencyDirectory, CategoryRule
 from agencies.routing import RouteDecision
 from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.events import append_event
@@ -133,16 +133,30 @@ def incident_view(incident: Incident, call_ids: list[uuid.UUID] | None = None) -
     }
 
 
+async def call_ids_by_incident(
+    session: AsyncSession, incident_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The calls of many incidents in one query (oldest call first)."""
+    found: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in incident_ids}
+    if incident_ids:
+        rows = await session.execute(
+            select(Call.incident_id, Call.id)
+            .where(Call.incident_id.in_(incident_ids))
+            .order_by(Call.received_at, Call.id)
+        )
+        for incident_id, call_id in rows:
+            found[incident_id].append(call_id)
+    return found
+
+
 async def call_ids_of(session: AsyncSession, incident_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = await session.scalars(
-        select(Call.id).where(Call.incident_id == incident_id).order_by(Call.received_at)
-    )
-    return list(rows)
+    return (await call_ids_by_incident(session, [incident_id]))[incident_id]
 
 
-async def category_or_invalid(session: AsyncSession, code: str) -> Category:
-    category = await session.get(Category, code)
-    if category is None or not category.active:
+def category_or_invalid(actor: Actor, code: str) -> CategoryRule:
+    """An active category, from the process's directory (no query on the hot path)."""
+    category = actor.agencies.categories.get(code)
+    if category is None:
         raise Invalid(f"unknown category {code!r}: see GET /v1/categories", field="category")
     return category
 
@@ -182,8 +196,14 @@ async def emit(
     """Append one event about an incident (and perhaps one of its assignments). The agency
     codes say which agency feeds carry it: the assignment's agency, or every agency with
     an assignment on the incident for incident-wide events."""
+    # One lookup per incident and transaction: an action emitting several events (a
+    # decline and its re-route, a re-route cancelling several) reuses it.
+    known: dict[uuid.UUID, list[uuid.UUID]] = session.info.setdefault("call_ids", {})
     if call_ids is None:
-        call_ids = await call_ids_of(session, incident.id)
+        call_ids = known.get(incident.id)
+        if call_ids is None:
+            call_ids = await call_ids_of(session, incident.id)
+    known[incident.id] = call_ids
     if assignment is not None:
         codes = [assignment.agency.code]
     else:
@@ -252,7 +272,7 @@ async def open_incident(
     session: AsyncSession,
     actor: Actor,
     *,
-    category: Category,
+    category: CategoryRule,
     priority: int | None,
     description: str | None,
     located: Located | None,
@@ -310,7 +330,7 @@ async def reroute(
 ) -> list[Assignment]:
     """After a new category or location: cancel open assignments whose agency is no longer
     the one routing picks for its kind, and create the missing ones (reason `reroute`)."""
-    category = await category_or_invalid(session, incident.category)
+    category = category_or_invalid(actor, incident.category)
     lat, lon = _point_of(incident)
     declined = {a.agency.code for a in incident.assignments if a.status == "declined"}
     decisions = actor.agencies.index.route(category.agency_kinds, lat, lon, exclude=declined)
@@ -348,7 +368,7 @@ async def update_incident(
     before = {"category": incident.category, "priority": incident.priority,
               "description": incident.description, "location": location_view(incident)}
     if "category" in changes and changes["category"] != incident.category:
-        category = await category_or_invalid(session, changes["category"])
+        category = category_or_invalid(actor, changes["category"])
         incident.category = category.code
     if changes.get("priority") is not None:
         incident.priority = changes["priority"]

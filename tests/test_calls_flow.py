@@ -10,6 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.support import login
+
 # Points inside kelurahan, taken from the data (representative points of the polygons).
 MENTIKAN = {"lat": -7.47, "lon": 112.43}  # the data README's own check point
 
@@ -204,3 +206,25 @@ async def test_incident_numbers_follow_the_local_day(
         "received_at": "2030-03-02T06:00:00+07:00"})).json()
     assert first["incident"]["number"] == "MJK-20300302-0001"
     assert second["incident"]["number"] == "MJK-20300302-0002"
+
+
+async def test_new_or_retired_category_takes_effect_at_once(
+    client: httpx.AsyncClient, operator: dict
+) -> None:
+    """Categories are cached per process with the agencies; an admin change is seen by the
+    next call (the version trigger on categories, and the local cache invalidated)."""
+    admin = await login(client, "admin")
+    body = {"name": "Test: snake in house", "name_id": "Uji: ular di rumah",
+            "agency_kinds": ["fire"], "default_priority": 3}
+    assert (await client.put("/v1/categories/test_snake", headers=admin,
+                             json=body)).status_code == 201
+    call = (await client.post("/v1/calls", headers=operator, json={
+        "caller_number": "+6281299000010", "category": "test_snake",
+        "location": MENTIKAN})).json()
+    assert call["incident"]["priority"] == 3
+    assert [a["agency"]["kind"] for a in call["incident"]["assignments"]] == ["fire"]
+    assert (await client.put("/v1/categories/test_snake", headers=admin,
+                             json={**body, "active": False})).status_code == 200
+    refused = await client.post("/v1/calls", headers=operator, json={
+        "caller_number": "+6281299000011", "category": "test_snake"})
+    assert refused.status_code == 422 and "test_snake" in refused.json()["detail"]
