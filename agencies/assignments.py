@@ -38,8 +38,7 @@ def assignment_view(assignment: Assignment) -> dict[str, Any]:
     }
 
 
-async def create_assignment(
-    session: AsyncSession,
+def new_assignment(
     *,
     incident_id: uuid.UUID,
     agency: Agency,
@@ -62,9 +61,11 @@ async def create_assignment(
         created_at=now,
         updated_at=now,
         ack_due_at=now + timedelta(seconds=ack_timeout_s),
+        note=None,
+        acknowledged_at=None,
+        escalated_at=None,
     )
     assignment.agency = agency
-    session.add(assignment)
     return assignment
 
 

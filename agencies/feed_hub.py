@@ -208,7 +208,8 @@ class FeedHub:
                 delay = 0.5
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), 5.0)
+                        async with asyncio.timeout(5.0):
+                            await lost.wait()
                     if not lost.is_set():
                         await conn.execute("SELECT 1")  # notices a dead link
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
@@ -243,8 +244,11 @@ class FeedHub:
                     conn.terminate()
                 conn = None
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the wait ends, and stop() would hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
+                async with asyncio.timeout(POLL_INTERVAL_S):
+                    await self._wake.wait()
 
     async def _advance(self, conn: asyncpg.Connection) -> bool:
         """Deliver the next final events; True when there may be more right away."""

@@ -44,6 +44,14 @@ class AgencyDirectory:
     def id_of(self, code: str) -> uuid.UUID:
         return self.ids[code]
 
+    def agency(self, code: str) -> Agency:
+        """A transient Agency with what assignments and their views need, from memory
+        (as fresh as the directory: rebuilt within a second of any agency change)."""
+        record = self.index.get(code)
+        if record is None:
+            raise KeyError(code)
+        return Agency(id=self.ids[code], code=code, name=record.name, kind=record.kind)
+
 
 async def build_directory(
     session: AsyncSession, version: int, *, max_nearest_m: float

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agencies.assignments import (
     agencies_by_code,
     apply_transition,
-    create_assignment,
     lock_assignment,
+    new_assignment,
     overdue_assignments,
 )
 from agencies.lifecycle import DECLINED, ESCALATED, OPEN_STATES, IllegalTransition
@@ -109,11 +109,12 @@ async def manual_assignment(
            for a in incident.assignments):
         raise Conflict(f"{agency_code} already holds an open assignment on this incident")
     now = datetime.now(UTC)
-    assignment = await create_assignment(
-        session, incident_id=incident.id, agency=agency, kind=agency.kind, reason="manual",
+    assignment = new_assignment(
+        incident_id=incident.id, agency=agency, kind=agency.kind, reason="manual",
         distance_m=None, priority=incident.priority, now=now,
         ack_timeout_s=actor.settings.ack_timeout_for(incident.priority),
     )
+    session.add(assignment)
     incident.assignments.append(assignment)
     refresh_status(incident, now)
     await session.flush()

@@ -14,8 +14,10 @@ from shapely import Point
 from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch import batch_write
+from dispatch.batch_write import NewRecords
 from dispatch.errors import Conflict, Invalid, NotFound
-from dispatch.events import append_event
+from dispatch.events import append_event, event_row
 from dispatch.incidents import (
     Actor,
     Located,
@@ -25,7 +27,10 @@ from dispatch.incidents import (
     get_incident,
     incident_view,
     location_view,
+    next_incident_number,
     open_incident,
+    opening_events,
+    plan_incident,
 )
 from dispatch.models import Call, Incident, User
 from dispatch.pagination import decode_cursor, encode_cursor
@@ -33,7 +38,7 @@ from geo.aml import parse_aml
 from geo.areas import AreaIndex
 from geo.cells import locate_cell
 from geo.locate import Candidate, aml_candidate, choose
-from geo.models import AmlMessage, LocationCandidate
+from geo.models import LocationCandidate
 from geo.search import geocode_address
 
 PRANK_DISPOSITIONS = ("prank", "ghost")
@@ -97,9 +102,9 @@ def locate(areas: AreaIndex, candidate: Candidate | None) -> Located | None:
     )
 
 
-async def gather_candidates(
-    session: AsyncSession, data: CallInput, caller_number: str, actor: Actor
-) -> Locating:
+async def gather_candidates(session: AsyncSession, data: CallInput) -> Locating:
+    """The candidates the request itself carries (AML, typed position, serving cell,
+    address); AML that came before the call is added by the intake's read."""
     found = Locating()
     if data.aml:
         fix = parse_aml(data.aml)
@@ -109,7 +114,6 @@ async def gather_candidates(
             found.warnings.append("aml: no usable position; the next source was used")
         else:
             found.candidates.append(candidate)
-    found.candidates += await pending_aml_candidates(session, caller_number, actor, found)
     if data.location is not None:
         found.candidates.append(Candidate("manual", data.location.lat, data.location.lon,
                                           data.location.accuracy_m))
@@ -129,25 +133,99 @@ async def gather_candidates(
     return found
 
 
-async def pending_aml_candidates(
-    session: AsyncSession, caller_number: str, actor: Actor, found: Locating
-) -> list[Candidate]:
-    """AML that reached the center before the operator registered the call."""
-    window = timedelta(seconds=actor.settings.aml_match_window_s)
-    rows = await session.scalars(
-        select(AmlMessage)
-        .where(AmlMessage.caller_number == caller_number, AmlMessage.call_id.is_(None),
-               AmlMessage.received_at >= datetime.now(UTC) - window)
-        .order_by(AmlMessage.received_at.desc())
-        .with_for_update(skip_locked=True)
-    )
+def add_pending_aml(found: Locating, pending: list[dict[str, Any]]) -> None:
+    """AML that reached the center before the operator registered the call (newest
+    first), placed after the request's own AML so that one wins a tie."""
     candidates = []
-    for message in rows:
-        found.matched_aml_messages.append(message.id)
-        candidate = aml_candidate(parse_aml(message.raw))
+    for message in pending:
+        message_id = uuid.UUID(message["id"])
+        found.matched_aml_messages.append(message_id)
+        candidate = aml_candidate(parse_aml(message["raw"]))
         if candidate is not None:
-            candidates.append(replace(candidate, aml_message_id=message.id))
-    return candidates
+            candidates.append(replace(candidate, aml_message_id=message_id))
+    own_aml = sum(1 for c in found.candidates if c.source == "aml")
+    found.candidates[own_aml:own_aml] = candidates
+
+
+@dataclass(frozen=True)
+class IntakeReads:
+    number_value: int | None  # nextval for the incident number, when one will be opened
+    repeat_count: int  # prank or ghost calls from this number in the last 24 h
+    pending_aml: list[dict[str, Any]]  # unmatched AML of this number, locked
+    duplicates: list[dict[str, Any]]  # for the provisional position and category
+
+
+# Open incidents of the same category near the point and recent, nearest first.
+_DUPLICATES_SQL = """
+    SELECT id::text AS incident_id, number, category,
+           round(ST_Distance(location::geography,
+                             ST_MakePoint(:lon, :lat)::geography)::numeric, 1) AS distance_m,
+           round(extract(epoch FROM (:now - created_at))) AS age_s
+    FROM incidents
+    WHERE status <> 'closed' AND category = :category AND created_at >= :duplicate_since
+      AND ST_DWithin(location::geography, ST_MakePoint(:lon, :lat)::geography, :radius)
+    ORDER BY distance_m, created_at LIMIT 10
+"""
+_DUPLICATES = text(_DUPLICATES_SQL)
+
+# Everything the intake reads, in one round trip. The pending AML rows are locked (SKIP
+# LOCKED: two calls from one number never both take a message) until the intake commits.
+_INTAKE_READS = text(f"""
+    SELECT
+      CASE WHEN :numbered THEN nextval('incident_number_seq') END AS number_value,
+      (SELECT count(*) FROM calls
+        WHERE caller_number = :caller AND disposition = ANY(:pranks)
+          AND received_at >= :repeat_since) AS repeat_count,
+      (SELECT coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'raw', m.raw)
+                                 ORDER BY m.received_at DESC), '[]')
+         FROM (SELECT id, raw, received_at FROM aml_messages
+                WHERE caller_number = :caller AND call_id IS NULL
+                  AND received_at >= :aml_since
+                ORDER BY received_at DESC FOR UPDATE SKIP LOCKED) m) AS pending_aml,
+      (SELECT coalesce(jsonb_agg(d), '[]') FROM ({_DUPLICATES_SQL}) d) AS duplicates
+""")
+
+
+def _duplicate_params(
+    actor: Actor, category: str | None, located: Located | None, now: datetime
+) -> dict[str, Any]:
+    settings = actor.settings
+    return {"category": category, "lat": located.lat if located else None,
+            "lon": located.lon if located else None, "now": now,
+            "duplicate_since": now - timedelta(seconds=settings.duplicate_window_s),
+            "radius": settings.duplicate_radius_m}
+
+
+async def intake_reads(
+    session: AsyncSession, actor: Actor, caller: str, *, numbered: bool,
+    category: str | None, located: Located | None, now: datetime,
+) -> IntakeReads:
+    row = (await session.execute(_INTAKE_READS, {
+        "numbered": numbered, "caller": caller, "pranks": list(PRANK_DISPOSITIONS),
+        "repeat_since": now - timedelta(hours=24),
+        "aml_since": now - timedelta(seconds=actor.settings.aml_match_window_s),
+        **_duplicate_params(actor, category, located, now),
+    })).one()
+    return IntakeReads(row.number_value, int(row.repeat_count), list(row.pending_aml),
+                       [_duplicate(d) for d in row.duplicates])
+
+
+def _duplicate(row: Any) -> dict[str, Any]:
+    get = row.get if isinstance(row, dict) else row._mapping.get
+    return {"incident_id": str(get("incident_id")), "number": get("number"),
+            "category": get("category"), "distance_m": float(get("distance_m")),
+            "age_s": int(get("age_s"))}
+
+
+async def possible_duplicates(
+    session: AsyncSession, actor: Actor, category: str, located: Located | None, now: datetime
+) -> list[dict[str, Any]]:
+    """Open incidents of the same category near the point and recent, nearest first."""
+    if located is None:
+        return []
+    rows = await session.execute(_DUPLICATES,
+                                 _duplicate_params(actor, category, located, now))
+    return [_duplicate(r) for r in rows]
 
 
 async def repeat_caller(session: AsyncSession, caller_number: str, now: datetime) -> int:
@@ -159,37 +237,6 @@ async def repeat_caller(session: AsyncSession, caller_number: str, now: datetime
         )
     )
     return int(count or 0)
-
-
-async def possible_duplicates(
-    session: AsyncSession, actor: Actor, category: str, located: Located | None, now: datetime
-) -> list[dict[str, Any]]:
-    """Open incidents of the same category near the point and recent, nearest first."""
-    if located is None:
-        return []
-    settings = actor.settings
-    rows = await session.execute(
-        text(
-            """
-            SELECT id, number, category,
-                   ST_Distance(location::geography, ST_MakePoint(:lon, :lat)::geography) AS d,
-                   extract(epoch FROM (:now - created_at)) AS age
-            FROM incidents
-            WHERE status <> 'closed' AND category = :category
-              AND created_at >= :since
-              AND ST_DWithin(location::geography, ST_MakePoint(:lon, :lat)::geography, :radius)
-            ORDER BY d, created_at LIMIT 10
-            """
-        ),
-        {"lon": located.lon, "lat": located.lat, "category": category, "now": now,
-         "since": now - timedelta(seconds=settings.duplicate_window_s),
-         "radius": settings.duplicate_radius_m},
-    )
-    return [
-        {"incident_id": str(r.id), "number": r.number, "category": r.category,
-         "distance_m": round(float(r.d), 1), "age_s": round(float(r.age))}
-        for r in rows
-    ]
 
 
 def call_view(
@@ -221,6 +268,8 @@ def call_view(
 async def register_call(
     session: AsyncSession, actor: Actor, areas: AreaIndex, data: CallInput
 ) -> dict[str, Any]:
+    """The intake: four round trips on the common path (BEGIN, the reads, one statement
+    writing every row and event, COMMIT)."""
     now = datetime.now(UTC)
     received_at = data.received_at or now
     caller = normalise_number(data.caller_number, actor.settings.phone_region)
@@ -231,17 +280,56 @@ async def register_call(
         if linked.status == "closed":
             raise Conflict("the incident to link is closed", status_now=linked.status)
 
-    locating = await gather_candidates(session, data, caller, actor)
+    locating = await gather_candidates(session, data)
+    provisional = locate(areas, choose(locating.candidates))
+    numbered = category is not None and linked is None
+    reads = await intake_reads(session, actor, caller, numbered=numbered,
+                               category=category.code if category else None,
+                               located=provisional, now=now)
+    add_pending_aml(locating, reads.pending_aml)
     chosen = choose(locating.candidates)
     located = locate(areas, chosen)
     if chosen is not None and located is not None and located.area is None:
         locating.warnings.append("the position is outside the service area")
+    duplicates = reads.duplicates
+    if category is not None and located != provisional:  # an earlier AML moved it
+        duplicates = await possible_duplicates(session, actor, category.code, located, now)
 
+    call = new_call(actor, data, caller, received_at, now, located, locating.warnings)
+    records = NewRecords(calls=[call], candidates=new_candidates(call.id, locating, chosen),
+                         aml_message_ids=locating.matched_aml_messages)
+    records.events.append(event_row(
+        "call.created", actor=actor.name, entity="call", entity_id=call.id,
+        after={"caller_number": caller, "location_source": call.location_source,
+               "category": data.category}))
+    incident_out = None
+    if numbered:
+        number = await next_incident_number(session, actor.settings, received_at,
+                                            drawn=reads.number_value)
+        incident = plan_incident(actor, number=number, category=category,  # type: ignore[arg-type]
+                                 priority=data.priority, description=data.description,
+                                 located=located, now=now)
+        call.incident_id = incident.id
+        records.incidents.append(incident)
+        records.assignments += incident.assignments
+        records.events += opening_events(incident, actor, [call.id])
+        incident_out = incident_view(incident, [call.id])
+    await batch_write.write(session, records)
+    if linked is not None:
+        incident_out = await link_call(session, actor, call, linked)
+    return call_view(call, operator=actor.name, incident=incident_out, duplicates=duplicates,
+                     repeat_count=reads.repeat_count)
+
+
+def new_call(
+    actor: Actor, data: CallInput, caller: str, received_at: datetime, now: datetime,
+    located: Located | None, warnings: list[str],
+) -> Call:
     call = Call(
         id=uuid.uuid4(), received_at=received_at, created_at=now, updated_at=now,
         caller_number=caller, channel=data.channel,
         operator_id=actor.user_id, address=data.address, cell=data.cell, aml_raw=data.aml,
-        description=data.description, location_warnings=locating.warnings,
+        description=data.description, location_warnings=warnings,
         in_service_area=located is not None and located.area is not None,
     )
     if located is not None:
@@ -250,56 +338,35 @@ async def register_call(
         call.accuracy_m = located.accuracy_m
         call.area_code = located.area_code
         call.area = located.area
-    session.add(call)
-    await session.flush()
-    await store_candidates(session, call.id, locating, chosen)
-
-    duplicates = (
-        await possible_duplicates(session, actor, category.code, located, now) if category else []
-    )
-    repeat_count = await repeat_caller(session, caller, now)
-    await append_event(session, "call.created", actor=actor.name, entity="call",
-                       entity_id=call.id, after={"caller_number": caller,
-                                                 "location_source": call.location_source,
-                                                 "category": data.category})
-    incident_out = None
-    if category is not None and linked is None:
-        incident = await open_incident(
-            session, actor, category=category, priority=data.priority,
-            description=data.description, located=located, received_at=received_at,
-            calls=[call],
-        )
-        incident_out = incident_view(incident, [call.id])
-    elif linked is not None:
-        incident_out = await link_call(session, actor, call, linked)
-    return call_view(call, operator=actor.name, incident=incident_out, duplicates=duplicates,
-                     repeat_count=repeat_count)
+    return call
 
 
-async def store_candidates(
-    session: AsyncSession, call_id: uuid.UUID, locating: Locating, chosen: Candidate | None
-) -> None:
-    for candidate in locating.candidates:
-        session.add(LocationCandidate(
+def new_candidates(
+    call_id: uuid.UUID, locating: Locating, chosen: Candidate | None
+) -> list[LocationCandidate]:
+    return [
+        LocationCandidate(
             id=uuid.uuid4(), call_id=call_id, source=candidate.source,
             geom=from_shape(Point(candidate.lon, candidate.lat), srid=4326),
             accuracy_m=candidate.accuracy_m, confidence_pct=candidate.confidence_pct,
             fix_time=candidate.fix_time, chosen=candidate is chosen,
             aml_message_id=candidate.aml_message_id,
-        ))
-    if locating.matched_aml_messages:
-        await session.execute(
-            update(AmlMessage).where(AmlMessage.id.in_(locating.matched_aml_messages))
-            .values(call_id=call_id)
         )
-    await session.flush()
+        for candidate in locating.candidates
+    ]
 
 
 async def link_call(
     session: AsyncSession, actor: Actor, call: Call, incident: Incident
 ) -> dict[str, Any]:
+    """Attach a stored call to an open incident (the call may be a transient object just
+    written by the intake: the link is an UPDATE either way)."""
+    now = datetime.now(UTC)
+    await session.execute(update(Call).where(Call.id == call.id)
+                          .values(incident_id=incident.id, updated_at=now)
+                          .execution_options(synchronize_session=False))
     call.incident_id = incident.id
-    call.updated_at = incident.updated_at = datetime.now(UTC)
+    call.updated_at = incident.updated_at = now
     await session.flush()
     call_ids = await call_ids_of(session, incident.id)
     await emit(session, "incident.updated", incident, actor, call_ids=call_ids,

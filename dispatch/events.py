@@ -40,8 +40,7 @@ def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value, default=str).decode()
 
 
-async def append_event(
-    session: AsyncSession,
+def event_row(
     type: str,
     *,
     actor: str,
@@ -53,24 +52,34 @@ async def append_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     payload: dict[str, Any] | None = None,
-) -> int:
-    """Append one event; returns its seq. `payload` is what a live feed frame carries
-    (`incident`, `assignment`) as of this moment."""
+) -> dict[str, Any]:
+    """One event's columns. `payload` is what a live feed frame carries (`incident`,
+    `assignment`) as of this moment; `agency_codes` say which agency feeds carry it."""
+    return {
+        "type": type,
+        "actor": actor,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "incident_id": incident_id,
+        "assignment_id": assignment_id,
+        "agency_codes": list(agency_codes),
+        "before": before,
+        "after": after,
+        "payload": payload,
+    }
+
+
+async def append_event(session: AsyncSession, type: str, **columns: Any) -> int:
+    """Append one event (the arguments of event_row); returns its seq. An action that
+    creates several rows appends its events with them instead (dispatch/batch_write.py)."""
+    return await append_row(session, event_row(type, **columns))
+
+
+async def append_row(session: AsyncSession, row: dict[str, Any]) -> int:
     result = await session.execute(
         _APPEND,
-        {
-            "type": type,
-            "actor": actor,
-            "entity": entity,
-            "entity_id": str(entity_id),
-            "incident_id": incident_id,
-            "assignment_id": assignment_id,
-            "agency_codes": list(agency_codes),
-            "before": _json(before),
-            "after": _json(after),
-            "payload": _json(payload),
-            "channel": EVENTS_CHANNEL,
-        },
+        {**row, "before": _json(row["before"]), "after": _json(row["after"]),
+         "payload": _json(row["payload"]), "channel": EVENTS_CHANNEL},
     )
     return int(result.scalar_one())
 

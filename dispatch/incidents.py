@@ -7,6 +7,7 @@ exactly those."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,15 +21,17 @@ from agencies.assignments import (
     agencies_by_code,
     apply_transition,
     assignment_view,
-    create_assignment,
     excluded_agencies,
+    new_assignment,
 )
 from agencies.lifecycle import CANCELLED, OPEN_STATES, incident_status
-from agencies.models import Assignment
+from agencies.models import Agency, Assignment
 from agencies.registry import AgencyDirectory, CategoryRule
 from agencies.routing import RouteDecision
+from dispatch import batch_write
+from dispatch.batch_write import NewRecords
 from dispatch.errors import Conflict, Invalid, NotFound
-from dispatch.events import append_event
+from dispatch.events import append_row, event_row
 from dispatch.models import Call, Incident
 from dispatch.settings import Settings
 
@@ -88,18 +91,20 @@ async def _day_base(session: AsyncSession, region: str, day: date) -> int:
 
 
 async def next_incident_number(
-    session: AsyncSession, settings: Settings, received_at: datetime
+    session: AsyncSession, settings: Settings, received_at: datetime, *,
+    drawn: int | None = None,
 ) -> str:
     """`MJK-YYYYMMDD-NNNN` per region and local day. nextval never blocks and never hands
     out a value twice, and the day's base never changes, so numbers are unique without a
-    lock. A value taken before the day's base existed (≤ base) is simply drawn again."""
+    lock. `drawn` is a value the caller took already (in a query it needed anyway); one
+    taken before the day's base existed (≤ base) is simply drawn again."""
     region = settings.region_prefix
     local_day = received_at.astimezone(settings.zone).date()
     base = await _day_base(session, region, local_day)
-    while True:
+    value = drawn
+    while value is None or value <= base:
         value = await session.scalar(text("SELECT nextval('incident_number_seq')"))
-        if value > base:
-            return f"{region}-{local_day:%Y%m%d}-{value - base:04d}"
+    return f"{region}-{local_day:%Y%m%d}-{value - base:04d}"
 
 
 def location_view(row: Incident | Call) -> dict[str, Any] | None:
@@ -181,29 +186,20 @@ def _point_of(incident: Incident) -> tuple[float | None, float | None]:
     return point.y, point.x
 
 
-async def emit(
-    session: AsyncSession,
+def incident_event(
     type: str,
     incident: Incident,
     actor: Actor,
     *,
+    call_ids: list[uuid.UUID],
     assignment: Assignment | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-    call_ids: list[uuid.UUID] | None = None,
     feed: bool = True,
-) -> int:
-    """Append one event about an incident (and perhaps one of its assignments). The agency
-    codes say which agency feeds carry it: the assignment's agency, or every agency with
-    an assignment on the incident for incident-wide events."""
-    # One lookup per incident and transaction: an action emitting several events (a
-    # decline and its re-route, a re-route cancelling several) reuses it.
-    known: dict[uuid.UUID, list[uuid.UUID]] = session.info.setdefault("call_ids", {})
-    if call_ids is None:
-        call_ids = known.get(incident.id)
-        if call_ids is None:
-            call_ids = await call_ids_of(session, incident.id)
-    known[incident.id] = call_ids
+) -> dict[str, Any]:
+    """One event about an incident (and perhaps one of its assignments). The agency codes
+    say which agency feeds carry it: the assignment's agency, or every agency with an
+    assignment on the incident for incident-wide events."""
     if assignment is not None:
         codes = [assignment.agency.code]
     else:
@@ -214,8 +210,7 @@ async def emit(
             "incident": incident_view(incident, call_ids),
             "assignment": assignment_view(assignment) if assignment is not None else None,
         }
-    return await append_event(
-        session,
+    return event_row(
         type,
         actor=actor.name,
         entity="assignment" if assignment is not None else "incident",
@@ -229,12 +224,68 @@ async def emit(
     )
 
 
+async def emit(
+    session: AsyncSession,
+    type: str,
+    incident: Incident,
+    actor: Actor,
+    *,
+    assignment: Assignment | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    call_ids: list[uuid.UUID] | None = None,
+    feed: bool = True,
+) -> int:
+    """Append one incident_event now; returns its seq."""
+    # One lookup per incident and transaction: an action emitting several events (a
+    # decline and its re-route, a re-route cancelling several) reuses it.
+    known: dict[uuid.UUID, list[uuid.UUID]] = session.info.setdefault("call_ids", {})
+    if call_ids is None:
+        call_ids = known.get(incident.id)
+        if call_ids is None:
+            call_ids = await call_ids_of(session, incident.id)
+    known[incident.id] = call_ids
+    return await append_row(session, incident_event(
+        type, incident, actor, call_ids=call_ids, assignment=assignment, before=before,
+        after=after, feed=feed))
+
+
 def refresh_status(incident: Incident, now: datetime) -> None:
     new_status = incident_status((a.status for a in incident.assignments),
                                  closed=incident.closed_at is not None)
     if new_status != incident.status:
         incident.status = new_status
     incident.updated_at = now
+
+
+def plan_assignments(
+    incident: Incident,
+    decisions: list[RouteDecision],
+    actor: Actor,
+    now: datetime,
+    agencies: Mapping[str, Agency],
+    *,
+    reason_override: str | None = None,
+) -> list[Assignment]:
+    """One queued assignment per routed decision, added to `incident.assignments`
+    (unroutable kinds are skipped and left to the supervisor's manual assignment)."""
+    created = []
+    for decision in decisions:
+        if decision.agency_code is None:
+            continue
+        assignment = new_assignment(
+            incident_id=incident.id,
+            agency=agencies[decision.agency_code],
+            kind=decision.kind,
+            reason=reason_override or decision.reason,
+            distance_m=decision.distance_m,
+            priority=incident.priority,
+            now=now,
+            ack_timeout_s=actor.settings.ack_timeout_for(incident.priority),
+        )
+        incident.assignments.append(assignment)
+        created.append(assignment)
+    return created
 
 
 async def assign_decisions(
@@ -246,26 +297,62 @@ async def assign_decisions(
     *,
     reason_override: str | None = None,
 ) -> list[Assignment]:
-    """Create one queued assignment per routed decision (unroutable kinds are skipped and
-    left to the supervisor's manual assignment)."""
-    routed = [d for d in decisions if d.agency_code is not None]
-    agencies = await agencies_by_code(session, [d.agency_code for d in routed])  # type: ignore[misc]
-    created = []
-    for decision in routed:
-        assignment = await create_assignment(
-            session,
-            incident_id=incident.id,
-            agency=agencies[decision.agency_code],  # type: ignore[index]
-            kind=decision.kind,
-            reason=reason_override or decision.reason,
-            distance_m=decision.distance_m,
-            priority=incident.priority,
-            now=now,
-            ack_timeout_s=actor.settings.ack_timeout_for(incident.priority),
-        )
-        incident.assignments.append(assignment)
-        created.append(assignment)
+    """plan_assignments for an incident held by the session (re-routing, declines)."""
+    codes = [d.agency_code for d in decisions if d.agency_code is not None]
+    agencies = await agencies_by_code(session, codes)
+    created = plan_assignments(incident, decisions, actor, now, agencies,
+                               reason_override=reason_override)
+    session.add_all(created)
     return created
+
+
+def plan_incident(
+    actor: Actor,
+    *,
+    number: str,
+    category: CategoryRule,
+    priority: int | None,
+    description: str | None,
+    located: Located | None,
+    now: datetime,
+) -> Incident:
+    """A new (transient) incident routed to every agency kind its category needs, with its
+    assignments; the agencies come from the process's directory."""
+    incident = Incident(
+        id=uuid.uuid4(),
+        number=number,
+        category=category.code,
+        priority=priority or category.default_priority,
+        status="open",
+        description=description,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        closed_at=None,
+        resolution=None,
+    )
+    incident.assignments = []
+    _set_location(incident, located)
+    lat, lon = (located.lat, located.lon) if located else (None, None)
+    decisions = actor.agencies.index.route(category.agency_kinds, lat, lon)
+    agencies = {d.agency_code: actor.agencies.agency(d.agency_code)
+                for d in decisions if d.agency_code is not None}
+    plan_assignments(incident, decisions, actor, now, agencies)
+    refresh_status(incident, now)
+    return incident
+
+
+def opening_events(incident: Incident, actor: Actor, call_ids: list[uuid.UUID]
+                   ) -> list[dict[str, Any]]:
+    """incident.created (audit only), then assignment.created for each agency's feed."""
+    events = [incident_event(
+        "incident.created", incident, actor, call_ids=call_ids, feed=False,
+        after={"number": incident.number, "category": incident.category,
+               "priority": incident.priority, "call_ids": [str(c) for c in call_ids]})]
+    events += [incident_event("assignment.created", incident, actor, call_ids=call_ids,
+                              assignment=assignment)
+               for assignment in incident.assignments]
+    return events
 
 
 async def open_incident(
@@ -279,37 +366,20 @@ async def open_incident(
     received_at: datetime,
     calls: list[Call],
 ) -> Incident:
-    """Open an incident for one or more calls and route it to every kind it needs."""
-    now = _now()
-    incident = Incident(
-        id=uuid.uuid4(),
-        number=await next_incident_number(session, actor.settings, received_at),
-        category=category.code,
-        priority=priority or category.default_priority,
-        status="open",
-        description=description,
-        created_by=actor.user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    incident.assignments = []
-    _set_location(incident, located)
-    session.add(incident)
-    await session.flush()
+    """Open and route an incident for calls already stored (one statement writes the
+    incident, its assignments and events; the calls are then linked through the session).
+    """
+    incident = plan_incident(
+        actor, number=await next_incident_number(session, actor.settings, received_at),
+        category=category, priority=priority, description=description, located=located,
+        now=_now())
+    call_ids = [c.id for c in calls]
+    await batch_write.write(session, NewRecords(
+        incidents=[incident], assignments=list(incident.assignments),
+        events=opening_events(incident, actor, call_ids)))
+    session.info.setdefault("call_ids", {})[incident.id] = call_ids
     for call in calls:
         call.incident_id = incident.id
-    lat, lon = (located.lat, located.lon) if located else (None, None)
-    decisions = actor.agencies.index.route(category.agency_kinds, lat, lon)
-    created = await assign_decisions(session, incident, decisions, actor, now)
-    refresh_status(incident, now)
-    await session.flush()
-    call_ids = [c.id for c in calls]
-    await emit(session, "incident.created", incident, actor, call_ids=call_ids, feed=False,
-               after={"number": incident.number, "category": incident.category,
-                      "priority": incident.priority, "call_ids": [str(c) for c in call_ids]})
-    for assignment in created:
-        await emit(session, "assignment.created", incident, actor, assignment=assignment,
-                   call_ids=call_ids)
     return incident
 
 

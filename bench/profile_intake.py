@@ -1,0 +1,106 @@
+"""Sequential intakes through the ASGI app in one process, for profiling the hot path.
+
+    python -m bench.profile_intake [--calls 300] [--profile out.prof]
+
+Creates a scratch database with the demo region, posts `--calls` calls with a category and
+a typed position (no network, no uvicorn: only the app's own work and PostgreSQL), prints
+calls/s, the mean round trips per call and, with --profile, writes a cProfile file and
+prints the top functions by cumulative time. The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import random
+import time
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from api.app import create_app
+from dispatch.databases import create_database, drop_database, sqlalchemy_url
+from dispatch.demo import load_demo_into
+from dispatch.migrate import upgrade_async
+from dispatch.settings import Settings
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+SECRET = "profile-secret-key-" + "p" * 32
+CATEGORIES = ("traffic_accident", "medical", "fire", "crime", "fire_with_injury")
+
+
+def call_body(rng: random.Random) -> dict[str, Any]:
+    return {
+        "caller_number": f"+62812{rng.randrange(10**7):07d}",
+        "category": rng.choice(CATEGORIES),
+        "location": {"lat": round(rng.uniform(-7.50, -7.44), 6),
+                     "lon": round(rng.uniform(112.41, 112.46), 6), "accuracy_m": 30.0},
+    }
+
+
+async def run(calls: int, profile_path: str | None, admin_url: str) -> dict[str, Any]:
+    name = f"siaga112_profile_{random.randrange(16**8):08x}"
+    url = sqlalchemy_url(await create_database(admin_url, name))
+    try:
+        await upgrade_async(url)
+        await load_demo_into(url)
+        settings = Settings(database_url=url, secret_key=SECRET,  # type: ignore[call-arg]
+                            rate_limit_per_s=1e6, rate_limit_burst=1e6,
+                            ack_timeout_s=[86400] * 4, log_level="WARNING")
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            statements = 0
+
+            def count(*_: Any) -> None:
+                nonlocal statements
+                statements += 1
+
+            event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://p") as client:
+                token = (await client.post("/auth/token", data={
+                    "username": "operator", "password": "operator-demo-112"})).json()
+                headers = {"Authorization": f"Bearer {token['access_token']}"}
+                rng = random.Random(112)
+                for _ in range(20):  # warm-up: caches, prepared statements
+                    response = await client.post("/v1/calls", json=call_body(rng),
+                                                 headers=headers)
+                    assert response.status_code == 201, response.text
+                statements = 0
+                profiler = cProfile.Profile() if profile_path else None
+                started = time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                for _ in range(calls):
+                    response = await client.post("/v1/calls", json=call_body(rng),
+                                                 headers=headers)
+                    assert response.status_code == 201, response.text
+                if profiler:
+                    profiler.disable()
+                elapsed = time.perf_counter() - started
+        if profiler and profile_path:
+            profiler.dump_stats(profile_path)
+            pstats.Stats(profile_path).sort_stats("cumulative").print_stats(40)
+        return {"calls": calls, "elapsed_s": round(elapsed, 3),
+                "calls_per_s": round(calls / elapsed, 1),
+                "ms_per_call": round(elapsed / calls * 1000, 2),
+                "statements_per_call": round(statements / calls, 2)}
+    finally:
+        await drop_database(admin_url, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--profile", help="write a cProfile file here")
+    parser.add_argument("--admin-url", default=ADMIN_URL)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.calls, args.profile, args.admin_url))))
+
+
+if __name__ == "__main__":
+    main()
