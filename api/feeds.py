@@ -119,29 +119,13 @@ class _Connection:
                 position = events[-1].seq
 
     async def live(self, subscriber: Subscriber) -> None:
-        """Send queued events until the queue overflows; then close with 4008."""
-        overflow = asyncio.ensure_future(subscriber.overflowed.wait())
-        try:
-            while True:
-                if not subscriber.queue.empty():
-                    await self.send_event(subscriber.queue.get_nowait())
-                    continue
-                getter = asyncio.ensure_future(subscriber.queue.get())
-                try:
-                    await asyncio.wait({getter, overflow}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    if not getter.done():
-                        getter.cancel()
-                if getter.done() and not getter.cancelled():
-                    await self.send_event(getter.result())
-                    continue
-                if overflow.done():
-                    await self.websocket.close(
-                        CLOSE_TOO_SLOW, f"too slow: reconnect with since={self.last_sent}"
-                    )
-                    return
-        finally:
-            overflow.cancel()
+        """Send queued events until the queue overflows; then close with 4008. (The hub
+        stops filling a queue once it overflowed, so a full queue is what wakes us.)"""
+        while not subscriber.overflowed.is_set():
+            await self.send_event(await subscriber.queue.get())
+        await self.websocket.close(
+            CLOSE_TOO_SLOW, f"too slow: reconnect with since={self.last_sent}"
+        )
 
     async def receive(self) -> None:
         async for text in self.websocket.iter_text():
