@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 from geoalchemy2 import WKBElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Table, text
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,7 +110,7 @@ def _insert_cte(name: str, table: Table) -> str:
 
 
 @cache
-def _statement() -> str:
+def _statement() -> TextClause:
     event_defs = ", ".join(f"{name} {kind}" for name, kind in EVENT_COLUMNS)
     event_names = ", ".join(name for name, _ in EVENT_COLUMNS)
     ctes = [
@@ -130,8 +130,8 @@ def _statement() -> str:
             RETURNING seq)""",
     ]
     # PostgreSQL folds the identical notifications of a transaction into one.
-    return ("WITH " + ",\n".join(ctes) + "\n"
-            f"SELECT seq, pg_notify('{EVENTS_CHANNEL}', '') FROM new_events ORDER BY seq")
+    return text("WITH " + ",\n".join(ctes) + "\n"
+                f"SELECT seq, pg_notify('{EVENTS_CHANNEL}', '') FROM new_events ORDER BY seq")
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ async def write(session: AsyncSession, records: NewRecords) -> Written:
     document["events"] = records.events
     document["aml_message_ids"] = records.aml_message_ids
     result = await session.execute(
-        text(_statement()), {"doc": orjson.dumps(document, default=str).decode()}
+        _statement(), {"doc": orjson.dumps(document, default=str).decode()}
     )
     return Written(seqs=[row.seq for row in result])
 

@@ -59,8 +59,10 @@ class Settings(BaseSettings):
     stats_interval_s: float = Field(5.0, gt=0)
     rate_limit_per_s: float = Field(50.0, gt=0)
     rate_limit_burst: int = Field(200, ge=1)
-    db_pool_size: int = Field(10, ge=1)
-    db_max_overflow: int = Field(10, ge=0)
+    # A fixed pool: overflow connections are opened and closed per burst, and opening one
+    # (with its SSL attempt) costs more than the intake it serves.
+    db_pool_size: int = Field(20, ge=1)
+    db_max_overflow: int = Field(0, ge=0)
     db_statement_timeout_ms: int = Field(10_000, ge=0)
     db_connect_timeout_s: float = Field(3.0, gt=0)
     log_level: str = "INFO"

@@ -1,0 +1,130 @@
+"""The one-statement writer behind the intake (dispatch/batch_write.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from geoalchemy2.shape import from_shape
+from shapely import Point
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch import batch_write
+from dispatch.batch_write import NewRecords, row_of
+from dispatch.events import event_row
+from dispatch.models import Call
+from geo.models import LocationCandidate
+
+MENTIKAN = {"lat": -7.470123456789, "lon": 112.430987654321}
+
+
+def _plain(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def test_row_of_applies_python_defaults_and_writes_geometry_as_ewkt() -> None:
+    call_id = uuid.uuid4()
+    candidate = LocationCandidate(id=uuid.uuid4(), call_id=call_id, source="manual",
+                                  geom=from_shape(Point(112.43, -7.47), srid=4326))
+    row = row_of(candidate)
+    assert row["chosen"] is False  # the column's Python default, as a flush would apply
+    assert row["geom"] == "SRID=4326;POINT (112.43 -7.47)"
+    assert row["call_id"] == call_id and row["created_at"] is None  # server default: SQL
+
+
+async def test_intake_events_share_one_transaction_in_order(
+    client: httpx.AsyncClient, operator: dict, database_url: str
+) -> None:
+    response = await client.post("/v1/calls", headers=operator, json={
+        "caller_number": "081234500001", "category": "traffic_accident",
+        "location": {**MENTIKAN, "accuracy_m": 25},
+    })
+    assert response.status_code == 201, response.text
+    body = response.json()
+    conn = await asyncpg.connect(_plain(database_url))
+    try:
+        rows = await conn.fetch(
+            """SELECT seq, type, txid, entity_id FROM events
+               WHERE entity_id = $1 OR incident_id = $2 ORDER BY seq""",
+            body["id"], uuid.UUID(body["incident"]["id"]))
+        stored = await conn.fetchrow(
+            "SELECT ST_Y(location) AS lat, ST_X(location) AS lon, created_at, incident_id "
+            "FROM calls WHERE id = $1", uuid.UUID(body["id"]))
+        candidates = await conn.fetch(
+            "SELECT source, chosen, created_at FROM location_candidates WHERE call_id = $1",
+            uuid.UUID(body["id"]))
+    finally:
+        await conn.close()
+    assert [r["type"] for r in rows] == ["call.created", "incident.created",
+                                         "assignment.created", "assignment.created"]
+    assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
+    assert len({r["txid"] for r in rows}) == 1
+    # The position survives the JSON document exactly (shortest round-trip floats).
+    assert (stored["lat"], stored["lon"]) == (MENTIKAN["lat"], MENTIKAN["lon"])
+    assert str(stored["incident_id"]) == body["incident"]["id"]
+    assert [(c["source"], c["chosen"]) for c in candidates] == [("manual", True)]
+    assert candidates[0]["created_at"] is not None  # the server default filled it
+
+
+async def test_intake_takes_two_statements_besides_begin_and_commit(
+    app: FastAPI, client: httpx.AsyncClient, operator: dict
+) -> None:
+    """The hot path's round trips: the reads and the write (plus BEGIN and COMMIT)."""
+    warm = await client.post("/v1/calls", headers=operator, json={
+        "caller_number": "081234500002", "category": "medical", "location": MENTIKAN})
+    assert warm.status_code == 201
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "index_versions" not in statement:  # the caches' once-a-second version check
+            statements.append(statement.split()[0])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = await client.post("/v1/calls", headers=operator, json={
+            "caller_number": "081234500003", "category": "medical", "location": MENTIKAN})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 201
+    assert statements == ["SELECT", "WITH"], statements
+
+
+async def test_write_fills_server_defaults_and_rolls_back_as_one(
+    session: AsyncSession,
+) -> None:
+    now = datetime.now(UTC)
+    call = Call(id=uuid.uuid4(), received_at=now, caller_number="+6281234500004",
+                channel="voice", location_warnings=[], in_service_area=False)
+    written = await batch_write.write(session, NewRecords(
+        calls=[call],
+        events=[event_row("call.created", actor="test", entity="call", entity_id=call.id),
+                event_row("call.closed", actor="test", entity="call", entity_id=call.id)]))
+    assert len(written.seqs) == 2 and written.seqs[0] < written.seqs[1]
+    row = (await session.execute(
+        text("SELECT created_at, updated_at, disposition FROM calls WHERE id = :id"),
+        {"id": call.id})).one()
+    assert row.created_at is not None and row.updated_at is not None
+    assert row.disposition is None
+
+
+async def test_a_bad_row_writes_nothing(session: AsyncSession) -> None:
+    """A constraint broken by one row refuses the whole statement: no call, no event."""
+    before = await session.scalar(text("SELECT coalesce(max(seq), 0) FROM events"))
+    call = Call(id=uuid.uuid4(), received_at=datetime.now(UTC), caller_number="+6281234500005",
+                channel="fax", location_warnings=[], in_service_area=False)
+    savepoint = await session.begin_nested()
+    with pytest.raises(Exception, match="ck_calls_channel"):
+        await batch_write.write(session, NewRecords(calls=[call], events=[
+            event_row("call.created", actor="test", entity="call", entity_id=call.id)]))
+    await savepoint.rollback()
+    assert await session.scalar(
+        text("SELECT count(*) FROM calls WHERE id = :id"), {"id": call.id}) == 0
+    assert await session.scalar(
+        text("SELECT count(*) FROM events WHERE seq > :s AND entity_id = :id"),
+        {"s": before, "id": str(call.id)}) == 0
