@@ -256,12 +256,14 @@ class FeedHub:
             xmin = await conn.fetchval(_SNAPSHOT_XMIN)
             rows = await conn.fetch(_READ, self.cursor, BATCH)
             fresh = await conn.fetchval(_NEW_XID) if self._finality.new_holes(rows) else None
-        for row in self._finality.take_final(rows, xmin, fresh):
-            event = FeedEvent.from_row(row)
-            if event is not None:
-                for subscriber in list(self._subscribers):
-                    if event.visible_to(subscriber.agency_code):
-                        subscriber.offer(event)
+        final = self._finality.take_final(rows, xmin, fresh)
+        if self._subscribers:  # with nobody listening here, only the cursor moves
+            for row in final:
+                event = FeedEvent.from_row(row)
+                if event is not None:
+                    for subscriber in list(self._subscribers):
+                        if event.visible_to(subscriber.agency_code):
+                            subscriber.offer(event)
         if self.on_delivered is not None and rows:
             self.on_delivered(self.cursor)
         return len(rows) == BATCH
