@@ -7,7 +7,7 @@ plain (transient) ORM objects, exactly as it would for the session, and `write` 
 as one JSON document to a single statement of data-modifying CTEs:
 
 * each table's rows come from `jsonb_populate_recordset(NULL::<table>, …)`, so every
-  column is converted by PostgreSQL's own input functions (geometry as EWKT);
+  column is converted by PostgreSQL's own input functions (geometry as hex EWKB);
 * foreign keys between the new rows hold: PostgreSQL checks them at the end of the
   statement, when every CTE has run;
 * events are appended in the given order (ORDER BY ordinality) after the transaction has
@@ -27,6 +27,7 @@ from functools import cache
 from typing import Any
 
 import orjson
+import shapely
 from geoalchemy2 import WKBElement
 from geoalchemy2.shape import to_shape
 from sqlalchemy import Table, TextClause, text
@@ -67,9 +68,9 @@ class NewRecords:
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, WKBElement):
-        point = to_shape(value)
-        return f"SRID={value.srid};{point.wkt}" if value.srid > 0 else point.wkt
+    if isinstance(value, WKBElement):  # hex EWKB: exact, and it carries the SRID
+        geometry = shapely.set_srid(to_shape(value), max(value.srid, 0))
+        return shapely.to_wkb(geometry, hex=True, include_srid=value.srid > 0)
     return value
 
 
@@ -91,7 +92,7 @@ def _server_default_sql(column: Any) -> str | None:
         return None
     arg = column.server_default.arg
     if isinstance(arg, str):
-        return f"'{arg}'"
+        return "'" + arg.replace("'", "''") + "'"
     return str(arg.compile(dialect=postgresql.dialect()))
 
 

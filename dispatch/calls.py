@@ -11,7 +11,7 @@ from typing import Any
 import phonenumbers
 from geoalchemy2.shape import from_shape, to_shape
 from shapely import Point
-from sqlalchemy import func, select, text, tuple_, update
+from sqlalchemy import func, inspect, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch import batch_write
@@ -182,7 +182,8 @@ _INTAKE_READS = text(f"""
                 WHERE caller_number = :caller AND call_id IS NULL
                   AND received_at >= :aml_since
                 ORDER BY received_at DESC FOR UPDATE SKIP LOCKED) m) AS pending_aml,
-      (SELECT coalesce(jsonb_agg(d), '[]') FROM ({_DUPLICATES_SQL}) d) AS duplicates
+      (SELECT coalesce(jsonb_agg(d ORDER BY d.distance_m, d.age_s DESC), '[]')
+         FROM ({_DUPLICATES_SQL}) d) AS duplicates
 """)
 
 
@@ -362,9 +363,10 @@ async def link_call(
     """Attach a stored call to an open incident (the call may be a transient object just
     written by the intake: the link is an UPDATE either way)."""
     now = datetime.now(UTC)
-    await session.execute(update(Call).where(Call.id == call.id)
-                          .values(incident_id=incident.id, updated_at=now)
-                          .execution_options(synchronize_session=False))
+    if not inspect(call).persistent:  # written by batch_write, unknown to the session
+        await session.execute(update(Call).where(Call.id == call.id)
+                              .values(incident_id=incident.id, updated_at=now)
+                              .execution_options(synchronize_session=False))
     call.incident_id = incident.id
     call.updated_at = incident.updated_at = now
     await session.flush()

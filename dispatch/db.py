@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import MetaData, make_url, text
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -56,17 +56,8 @@ def make_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
             },
         },
     }
-    if _loopback_without_ssl_choice(settings.database_url):
-        options["connect_args"]["ssl"] = False  # asyncpg would try SSL first on each connect
     options.update(overrides)
     return create_async_engine(settings.database_url, **options)
-
-
-def _loopback_without_ssl_choice(url: str) -> bool:
-    """A database on this host whose URL says nothing about SSL."""
-    parsed = make_url(url)
-    chosen = {"ssl", "sslmode"} & set(parsed.query)
-    return not chosen and parsed.host in (None, "", "localhost", "127.0.0.1", "::1")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -6,12 +6,14 @@ exactly those."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 from geoalchemy2.shape import from_shape, to_shape
 from shapely import Point
 from sqlalchemy import select, text
@@ -64,30 +66,33 @@ def _now() -> datetime:
 
 # Immutable once written, so safe to cache; keyed by database too (tests use several).
 _DAY_BASES: dict[tuple[str, str, date], int] = {}
+_DAY_BASE_LOCK = asyncio.Lock()
 
 
-async def _day_base(session: AsyncSession, region: str, day: date) -> int:
-    """The day's base, created on first use in its own committed transaction so that it
-    is fixed before any number is derived from it."""
-    engine = session.bind
-    key = (str(engine.url), region, day)  # type: ignore[union-attr]
+async def _day_base(settings: Settings, region: str, day: date) -> int:
+    """The day's base, created on first use and committed on a connection of its own, so
+    that it is fixed before any number is derived from it. That connection is not taken
+    from the pool: every pooled connection may be held by an intake waiting for this base
+    (at local midnight under load), and one process opens at most one at a time."""
+    key = (settings.database_url, region, day)
     cached = _DAY_BASES.get(key)
     if cached is not None:
         return cached
-    async with engine.connect() as conn:  # type: ignore[union-attr]
-        await conn.execute(
-            text("""INSERT INTO incident_days (region, local_date, base)
-                    VALUES (:region, :day, nextval('incident_number_seq'))
-                    ON CONFLICT DO NOTHING"""),
-            {"region": region, "day": day},
-        )
-        await conn.commit()
-        base = await conn.scalar(
-            text("SELECT base FROM incident_days WHERE region = :region AND local_date = :day"),
-            {"region": region, "day": day},
-        )
-    _DAY_BASES[key] = int(base)
-    return int(base)
+    async with _DAY_BASE_LOCK:
+        if key not in _DAY_BASES:
+            conn = await asyncpg.connect(settings.sync_database_url,
+                                         timeout=settings.db_connect_timeout_s)
+            try:
+                await conn.execute(
+                    """INSERT INTO incident_days (region, local_date, base)
+                       VALUES ($1, $2, nextval('incident_number_seq'))
+                       ON CONFLICT DO NOTHING""", region, day)
+                _DAY_BASES[key] = int(await conn.fetchval(
+                    "SELECT base FROM incident_days WHERE region = $1 AND local_date = $2",
+                    region, day))
+            finally:
+                await conn.close()
+    return _DAY_BASES[key]
 
 
 async def next_incident_number(
@@ -100,7 +105,7 @@ async def next_incident_number(
     taken before the day's base existed (≤ base) is simply drawn again."""
     region = settings.region_prefix
     local_day = received_at.astimezone(settings.zone).date()
-    base = await _day_base(session, region, local_day)
+    base = await _day_base(settings, region, local_day)
     value = drawn
     while value is None or value <= base:
         value = await session.scalar(text("SELECT nextval('incident_number_seq')"))
@@ -316,8 +321,9 @@ def plan_incident(
     located: Located | None,
     now: datetime,
 ) -> Incident:
-    """A new (transient) incident routed to every agency kind its category needs, with its
-    assignments; the agencies come from the process's directory."""
+    """A new incident routed to every agency kind its category needs, with its
+    assignments; the agencies come from the process's directory. All are transient
+    objects for dispatch/batch_write.py, never for the session."""
     incident = Incident(
         id=uuid.uuid4(),
         number=number,
@@ -368,7 +374,10 @@ async def open_incident(
 ) -> Incident:
     """Open and route an incident for calls already stored (one statement writes the
     incident, its assignments and events; the calls are then linked through the session).
-    """
+
+    The returned incident and its assignments are transient objects: read them for the
+    response; never add them to the session (that would INSERT them, and their
+    directory-built agencies, a second time) and load the incident again to change it."""
     incident = plan_incident(
         actor, number=await next_incident_number(session, actor.settings, received_at),
         category=category, priority=priority, description=description, located=located,

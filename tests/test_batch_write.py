@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import pytest
+import shapely
 from fastapi import FastAPI
 from geoalchemy2.shape import from_shape
 from shapely import Point
@@ -27,13 +28,14 @@ def _plain(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
-def test_row_of_applies_python_defaults_and_writes_geometry_as_ewkt() -> None:
+def test_row_of_applies_python_defaults_and_writes_geometry_as_ewkb() -> None:
     call_id = uuid.uuid4()
     candidate = LocationCandidate(id=uuid.uuid4(), call_id=call_id, source="manual",
                                   geom=from_shape(Point(112.43, -7.47), srid=4326))
     row = row_of(candidate)
     assert row["chosen"] is False  # the column's Python default, as a flush would apply
-    assert row["geom"] == "SRID=4326;POINT (112.43 -7.47)"
+    geometry = shapely.from_wkb(row["geom"])
+    assert shapely.get_srid(geometry) == 4326 and (geometry.x, geometry.y) == (112.43, -7.47)
     assert row["call_id"] == call_id and row["created_at"] is None  # server default: SQL
 
 
