@@ -227,6 +227,7 @@ def serve(
         workers=workers or settings.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8112, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
+    # permessage-deflate compresses every frame once per connection and keeps a zlib
+    # context per connection; feed frames are ~1.7 kB, a few a minute per agency.
+    ws_per_message_deflate: bool = False
     timezone: str = "Asia/Jakarta"
     region_prefix: str = "MJK"
     phone_region: str = "ID"
