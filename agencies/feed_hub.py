@@ -185,6 +185,10 @@ class FeedHub:
         self._subscribers.add(subscriber)
         return subscriber, self.cursor
 
+    def wake(self) -> None:
+        """Read the log now (events were committed by this process)."""
+        self._wake.set()
+
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
 

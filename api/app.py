@@ -20,6 +20,7 @@ from api.ratelimit import RateLimit
 from dispatch import logmask
 from dispatch.audit import run_sealer
 from dispatch.db import make_engine, make_sessionmaker
+from dispatch.notify import Notifier
 from dispatch.settings import Settings, load_settings
 from dispatch.stats_feed import run_stats_publisher
 from dispatch.sweeper import run_sweeper
@@ -49,9 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = FeedHub(settings.sync_database_url, queue_size=settings.feed_queue_size)
         app.state.feed_hub = hub
         await hub.start()
+        notifier = Notifier(settings.sync_database_url, wake_local=hub.wake)
+        app.state.notifier = notifier
+        await notifier.start()
         try:
             yield
         finally:
+            await notifier.stop()
             await hub.stop()
             for task in (sweeper, sealer, stats_publisher):
                 task.cancel()

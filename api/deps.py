@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from agencies.registry import AgencyDirectory, build_directory
+from dispatch.batch_write import NOTIFY_AFTER_COMMIT
 from dispatch.db import VersionedIndexCache, transaction
 from dispatch.incidents import Actor
 from dispatch.settings import Settings
@@ -29,9 +30,12 @@ def install_index_caches(app_state: object, settings: Settings) -> None:
 
 @asynccontextmanager
 async def unit_of_work(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
-    """One transaction per request that changes something; committed before responding."""
+    """One transaction per request that changes something; committed before responding.
+    Events written without a NOTIFY (dispatch/batch_write.py) wake the feeds after it."""
     async with transaction(request.app.state.sessions) as session:
         yield session
+    if session.info.get(NOTIFY_AFTER_COMMIT):
+        request.app.state.notifier.poke()
 
 
 async def area_index(request: HTTPConnection, session: AsyncSession) -> AreaIndex:

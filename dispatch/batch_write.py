@@ -11,7 +11,8 @@ as one JSON document to a single statement of data-modifying CTEs:
 * foreign keys between the new rows hold: PostgreSQL checks them at the end of the
   statement, when every CTE has run;
 * events are appended in the given order (ORDER BY ordinality) after the transaction has
-  its id (the `tx` CTE, see dispatch/events.py), and one NOTIFY wakes the feed hubs.
+  its id (the `tx` CTE, see dispatch/events.py); the feed hubs are woken after commit by
+  the process's Notifier (dispatch/notify.py), not by a NOTIFY in the transaction.
 
 The INSERT text is derived once from the table metadata; a column the object leaves None
 that has a server default gets that default (coalesce), and one with a Python default gets
@@ -35,7 +36,6 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agencies.models import Assignment
-from dispatch.events import EVENTS_CHANNEL
 from dispatch.models import Call, Incident
 from geo.models import LocationCandidate
 
@@ -130,9 +130,12 @@ def _statement() -> TextClause:
             ORDER BY e.n
             RETURNING seq)""",
     ]
-    # PostgreSQL folds the identical notifications of a transaction into one.
-    return text("WITH " + ",\n".join(ctes) + "\n"
-                f"SELECT seq, pg_notify('{EVENTS_CHANNEL}', '') FROM new_events ORDER BY seq")
+    return text("WITH " + ",\n".join(ctes) + "\nSELECT seq FROM new_events ORDER BY seq")
+
+
+# No NOTIFY in the statement: whoever commits the session pokes the process's Notifier
+# when this key is set (api/deps.py, dispatch/notify.py).
+NOTIFY_AFTER_COMMIT = "notify_after_commit"
 
 
 @dataclass(frozen=True)
@@ -150,5 +153,8 @@ async def write(session: AsyncSession, records: NewRecords) -> Written:
     result = await session.execute(
         _statement(), {"doc": orjson.dumps(document, default=str).decode()}
     )
-    return Written(seqs=[row.seq for row in result])
+    written = Written(seqs=[row.seq for row in result])
+    if written.seqs:
+        session.info[NOTIFY_AFTER_COMMIT] = True
+    return written
 

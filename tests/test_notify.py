@@ -1,0 +1,85 @@
+"""The coalesced NOTIFY after commit (dispatch/notify.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from dispatch.events import EVENTS_CHANNEL
+from dispatch.notify import Notifier
+
+
+def _plain(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+async def _listener(dsn: str) -> tuple[asyncpg.Connection, asyncio.Queue[str]]:
+    conn = await asyncpg.connect(dsn)
+    received: asyncio.Queue[str] = asyncio.Queue()
+    await conn.add_listener(EVENTS_CHANNEL, lambda *args: received.put_nowait(args[2]))
+    return conn, received
+
+
+async def test_pokes_wake_the_local_hub_and_fold_into_few_notifies(database_url: str) -> None:
+    dsn = _plain(database_url)
+    listener, received = await _listener(dsn)
+    woken = 0
+
+    def wake() -> None:
+        nonlocal woken
+        woken += 1
+
+    notifier = Notifier(dsn, wake_local=wake)
+    await notifier.start()
+    try:
+        for _ in range(100):
+            notifier.poke()
+        async with asyncio.timeout(5):
+            await received.get()
+        await asyncio.sleep(0.3)
+        assert woken == 100  # the local hub is woken by every poke, without a round trip
+        assert 1 <= notifier.sent <= 2  # the other processes get one NOTIFY for the burst
+        while not received.empty():
+            received.get_nowait()
+        sent = notifier.sent
+        notifier.poke()  # a later commit gets its own NOTIFY
+        async with asyncio.timeout(5):
+            await received.get()
+        assert notifier.sent == sent + 1
+    finally:
+        await notifier.stop()
+        await listener.close()
+
+
+async def test_an_intake_wakes_other_processes_after_commit(
+    app: FastAPI, client: httpx.AsyncClient, operator: dict, database_url: str
+) -> None:
+    listener, received = await _listener(_plain(database_url))
+    try:
+        while not received.empty():
+            received.get_nowait()
+        before = app.state.notifier.sent
+        response = await client.post("/v1/calls", headers=operator, json={
+            "caller_number": "081234500009", "category": "fire",
+            "location": {"lat": -7.47, "lon": 112.43}})
+        assert response.status_code == 201
+        async with asyncio.timeout(5):
+            await received.get()
+        assert app.state.notifier.sent > before
+    finally:
+        await listener.close()
+
+
+async def test_a_rejected_intake_notifies_nobody(
+    app: FastAPI, client: httpx.AsyncClient, operator: dict
+) -> None:
+    await asyncio.sleep(0.3)  # let earlier pokes finish
+    before = app.state.notifier.sent
+    response = await client.post("/v1/calls", headers=operator, json={
+        "caller_number": "081234500010", "category": "no_such_category"})
+    assert response.status_code == 422
+    await asyncio.sleep(0.3)
+    assert app.state.notifier.sent == before
