@@ -255,7 +255,8 @@ class FeedHub:
                     await self._wake.wait()
 
     async def _advance(self, conn: asyncpg.Connection) -> bool:
-        """Deliver the next final events; True when there may be more right away."""
+        """Deliver the next final events; True when there may be more right away (a full
+        batch, or a new hole that may already be final)."""
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             xmin = await conn.fetchval(_SNAPSHOT_XMIN)
             rows = await conn.fetch(_READ, self.cursor, BATCH)
@@ -270,4 +271,6 @@ class FeedHub:
                             subscriber.offer(event)
         if self.on_delivered is not None and rows:
             self.on_delivered(self.cursor)
-        return len(rows) == BATCH
+        # A hole seen for the first time is usually a finished rollback: look again at
+        # once (a new snapshot will show it final) instead of at the next wake-up.
+        return len(rows) == BATCH or fresh is not None
