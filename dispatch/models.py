@@ -35,6 +35,7 @@ from dispatch.db import Base
 ROLES = ("gateway", "operator", "supervisor", "agency", "admin")
 CHANNELS = ("voice", "sms", "app")
 DISPOSITIONS = ("prank", "ghost", "info", "duplicate", "transferred", "abandoned")
+PRANK_DISPOSITIONS = ("prank", "ghost")  # calls that count against a repeat caller
 INCIDENT_STATUSES = ("open", "dispatched", "acknowledged", "on_scene", "closed")
 
 

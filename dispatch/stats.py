@@ -47,11 +47,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.errors import Invalid, NotFound
-from dispatch.models import DISPOSITIONS
+from dispatch.models import DISPOSITIONS, PRANK_DISPOSITIONS
 from dispatch.settings import Settings
 
 PRIORITIES = ("1", "2", "3", "4")
-PRANK_DISPOSITIONS = ("prank", "ghost")
 NO_DISPOSITION = "none"
 AGENCY_FIELDS = ("assigned", "acknowledged", "completed", "unacknowledged", "escalated",
                  "median_ack_s", "p90_ack_s")
