@@ -25,6 +25,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from dispatch.db import DATABASE_LOST
+
 log = logging.getLogger("siaga112.feed")
 
 EVENTS_CHANNEL = "siaga112_events"
@@ -216,8 +218,7 @@ class FeedHub:
                             await lost.wait()
                     if not lost.is_set():
                         await conn.execute("SELECT 1")  # notices a dead link
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                    TimeoutError) as exc:
+            except DATABASE_LOST as exc:
                 log.warning("feed LISTEN connection lost (%s); reconnecting",
                             type(exc).__name__)
             finally:
@@ -241,8 +242,7 @@ class FeedHub:
                 while await self._advance(conn):
                     pass
                 self._ready.set()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                    TimeoutError) as exc:
+            except DATABASE_LOST as exc:
                 log.warning("feed reader lost the database (%s); retrying", type(exc).__name__)
                 if conn is not None:
                     conn.terminate()

@@ -16,6 +16,7 @@ import asyncpg
 import orjson
 
 from agencies.feed_hub import Finality
+from dispatch.db import DATABASE_LOST
 
 SEAL_LOCK_KEY = 112_0002
 GENESIS = b"\x00" * 32
@@ -140,8 +141,7 @@ async def run_sealer(dsn: str, interval_s: float = 1.0) -> None:
                         dsn, timeout=5, server_settings={"application_name": "siaga112-sealer"})
                 while await sealer.seal_pending(conn) == BATCH:
                     pass
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                    TimeoutError) as exc:
+            except DATABASE_LOST as exc:
                 log.warning("audit sealing failed, retrying: %s", type(exc).__name__)
                 if conn is not None:
                     conn.terminate()

@@ -78,11 +78,10 @@ async def intake_reads(
                        [_duplicate(d) for d in row.duplicates])
 
 
-def _duplicate(row: Any) -> dict[str, Any]:
-    get = row.get if isinstance(row, dict) else row._mapping.get
-    return {"incident_id": str(get("incident_id")), "number": get("number"),
-            "category": get("category"), "distance_m": float(get("distance_m")),
-            "age_s": int(get("age_s"))}
+def _duplicate(row: dict[str, Any]) -> dict[str, Any]:
+    return {"incident_id": str(row["incident_id"]), "number": row["number"],
+            "category": row["category"], "distance_m": float(row["distance_m"]),
+            "age_s": int(row["age_s"])}
 
 
 async def possible_duplicates(
@@ -93,7 +92,7 @@ async def possible_duplicates(
         return []
     rows = await session.execute(_DUPLICATES,
                                  _duplicate_params(actor, category, located, now))
-    return [_duplicate(r) for r in rows]
+    return [_duplicate(dict(r)) for r in rows.mappings()]
 
 
 async def repeat_caller(session: AsyncSession, caller_number: str, now: datetime) -> int:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from dispatch.db import DATABASE_LOST
 from dispatch.events import EVENTS_CHANNEL
 
 log = logging.getLogger("siaga112.notify")
@@ -64,8 +65,7 @@ class Notifier:
                         self._dsn, timeout=5, server_settings=self._server_settings)
                 await self._conn.execute(f"NOTIFY {EVENTS_CHANNEL}")
                 self.sent += 1
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                    TimeoutError) as exc:
+            except DATABASE_LOST as exc:
                 log.warning("NOTIFY failed (%s); the feed hubs' polling covers it",
                             type(exc).__name__)
                 if self._conn is not None:
