@@ -4,8 +4,9 @@
 
 Creates a scratch database with the demo region, posts `--calls` calls with a category and
 a typed position (no network, no uvicorn: only the app's own work and PostgreSQL), prints
-calls/s, the mean round trips per call and, with --profile, writes a cProfile file and
-prints the top functions by cumulative time. The database is dropped at the end.
+calls/s, the CPU per call of this process and of PostgreSQL, the mean round trips per
+call and, with --profile, writes a cProfile file and prints the top functions by
+cumulative time. The database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import pstats
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +34,21 @@ from dispatch.settings import Settings
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "profile-secret-key-" + "p" * 32
 CATEGORIES = ("traffic_accident", "medical", "fire", "crime", "fire_with_injury")
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by every local process named postgres (Linux /proc)."""
+    total_ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        if name == "postgres":
+            total_ticks += int(fields[11]) + int(fields[12])
+    return total_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def call_body(rng: random.Random) -> dict[str, Any]:
@@ -73,6 +91,8 @@ async def run(calls: int, profile_path: str | None, admin_url: str) -> dict[str,
                 statements = 0
                 profiler = cProfile.Profile() if profile_path else None
                 started = time.perf_counter()
+                cpu_started = time.process_time()
+                postgres_started = postgres_cpu_s()
                 if profiler:
                     profiler.enable()
                 for _ in range(calls):
@@ -82,12 +102,16 @@ async def run(calls: int, profile_path: str | None, admin_url: str) -> dict[str,
                 if profiler:
                     profiler.disable()
                 elapsed = time.perf_counter() - started
+                cpu = time.process_time() - cpu_started
+                postgres_cpu = postgres_cpu_s() - postgres_started
         if profiler and profile_path:
             profiler.dump_stats(profile_path)
             pstats.Stats(profile_path).sort_stats("cumulative").print_stats(40)
         return {"calls": calls, "elapsed_s": round(elapsed, 3),
                 "calls_per_s": round(calls / elapsed, 1),
                 "ms_per_call": round(elapsed / calls * 1000, 2),
+                "cpu_ms_per_call": round(cpu / calls * 1000, 2),
+                "postgres_cpu_ms_per_call": round(postgres_cpu / calls * 1000, 2),
                 "statements_per_call": round(statements / calls, 2)}
     finally:
         await drop_database(admin_url, name)

@@ -116,6 +116,9 @@ class Incident(Base):
         Index("ix_incidents_location", "location", postgresql_using="gist"),
         Index("ix_incidents_open_category", "category", "created_at",
               postgresql_where=text("status <> 'closed'")),
+        # Answers ST_DWithin(location::geography, …) for the possible-duplicates lookup.
+        Index("ix_incidents_open_geography", text("(location::geography)"),
+              postgresql_using="gist", postgresql_where=text("status <> 'closed'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
