@@ -202,9 +202,6 @@ async def put_agency(
     agency = await session.scalar(select(Agency).where(Agency.code == code).with_for_update())
     created = agency is None
     before = None if created else await read_agency(session, code)
-    if agency is None:
-        agency = Agency(id=uuid.uuid4(), code=code)
-        session.add(agency)
     if data.get("is_fallback"):
         others = await session.scalars(
             select(Agency).where(Agency.kind == data["kind"], Agency.is_fallback,
@@ -212,6 +209,9 @@ async def put_agency(
         )
         if list(others):
             raise Conflict(f"another {data['kind']} agency is already the fallback")
+    if agency is None:  # added only now: a query above would autoflush it without a name
+        agency = Agency(id=uuid.uuid4(), code=code)
+        session.add(agency)
     agency.name = data["name"]
     agency.kind = data["kind"]
     agency.active = data.get("active", True)

@@ -164,3 +164,15 @@ async def test_agency_admin_validation(client):
     operator = await login(client, "operator")
     ok = {**body, "coverage": None}
     assert (await client.put("/v1/agencies/POS-UJI", headers=operator, json=ok)).status_code == 403
+
+
+async def test_new_agency_claiming_a_taken_fallback_is_409_and_not_created(client):
+    """Found by the fuzz test: the check for another fallback used to flush the new,
+    still nameless agency first (500)."""
+    admin = await login(client, "admin")
+    body = {"name": "Pos Cadangan", "kind": "fire", "is_fallback": True,
+            "station": {"lat": -7.45, "lon": 112.45}}
+    response = await client.put("/v1/agencies/POS-CADANGAN", headers=admin, json=body)
+    assert response.status_code == 409, response.text
+    assert "already the fallback" in response.json()["detail"]
+    assert (await client.get("/v1/agencies/POS-CADANGAN", headers=admin)).status_code == 404
