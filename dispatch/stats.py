@@ -91,18 +91,25 @@ GROUP BY ag.code
 ORDER BY ag.code
 """
 
+# Grouped joins, not per-incident `(SELECT min(...) WHERE incident_id = i.id)`: for those
+# the planner's min/max rewrite walks ix_assignments_created_at / ix_calls_received_at
+# from the start for every incident, quadratic in the shift's size (a 35,000-incident
+# surge shift ran past the statement timeout).
 TIMES_SQL = """
-WITH per_incident AS (
-    SELECT (SELECT min(a.created_at) FROM assignments a WHERE a.incident_id = i.id)
-               AS first_assigned_at,
-           (SELECT min(c.received_at) FROM calls c WHERE c.incident_id = i.id)
-               AS first_call_at
-    FROM incidents i
-    WHERE i.created_at >= :start AND i.created_at < :end
+WITH shift_incidents AS MATERIALIZED (
+    SELECT id FROM incidents WHERE created_at >= :start AND created_at < :end
+), first_assigned AS (
+    SELECT a.incident_id, min(a.created_at) AS at
+    FROM assignments a JOIN shift_incidents s ON s.id = a.incident_id
+    GROUP BY a.incident_id
+), first_call AS (
+    SELECT c.incident_id, min(c.received_at) AS at
+    FROM calls c JOIN shift_incidents s ON s.id = c.incident_id
+    GROUP BY c.incident_id
 ), measured AS (
-    SELECT extract(epoch FROM first_assigned_at - first_call_at)::float8 AS seconds
-    FROM per_incident
-    WHERE first_assigned_at >= first_call_at
+    SELECT extract(epoch FROM fa.at - fc.at)::float8 AS seconds
+    FROM first_assigned fa JOIN first_call fc USING (incident_id)
+    WHERE fa.at >= fc.at
 )
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_s,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS p90_s,
