@@ -109,11 +109,18 @@ class VersionedIndexCache(Generic[T]):
     def invalidate(self) -> None:
         self._checked_at = float("-inf")
 
+    def _fresh(self) -> bool:
+        return (self._value is not None
+                and time.monotonic() - self._checked_at < self._check_interval_s)
+
     async def get(self, session: AsyncSession) -> T:
-        now = time.monotonic()
-        if self._value is not None and now - self._checked_at < self._check_interval_s:
-            return self._value
+        if self._fresh():
+            return self._value  # type: ignore[return-value]
         async with self._lock:
+            # Requests that queued on the lock while another checked need not check again
+            # (else a convoy of one SELECT each, once a second, under load).
+            if self._fresh():
+                return self._value  # type: ignore[return-value]
             version = await session.scalar(
                 text("SELECT version FROM index_versions WHERE name = :name"),
                 {"name": self.name},
