@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from dispatch.incidents import Actor, Located
-from dispatch.models import PRANK_DISPOSITIONS, Call
+from dispatch.models import PRANK_DISPOSITIONS, Call, User
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,25 @@ async def repeat_caller(session: AsyncSession, caller_number: str, now: datetime
         )
     )
     return int(count or 0)
+
+
+async def call_to_close(
+    session: AsyncSession, call_id: Any, now: datetime
+) -> tuple[Call, str | None, int] | None:
+    """The call locked for its disposition, its operator's username, and the prank or
+    ghost calls from its number in the last 24 h other than itself: one round trip."""
+    other = aliased(Call)
+    other_pranks = (
+        select(func.count()).select_from(other)
+        .where(other.caller_number == Call.caller_number,
+               other.disposition.in_(PRANK_DISPOSITIONS),
+               other.received_at >= now - timedelta(hours=24), other.id != Call.id)
+        .scalar_subquery()
+    )
+    row = (await session.execute(
+        select(Call, User.username, other_pranks)
+        .outerjoin(User, User.id == Call.operator_id)
+        .where(Call.id == call_id)
+        .with_for_update(of=Call)
+    )).one_or_none()
+    return None if row is None else (row[0], row[1], int(row[2]))

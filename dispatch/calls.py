@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -13,12 +13,18 @@ from geoalchemy2.shape import from_shape, to_shape
 from shapely import Point
 from sqlalchemy import inspect, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dispatch import batch_write
 from dispatch.batch_write import NewRecords
-from dispatch.call_reads import intake_reads, possible_duplicates, repeat_caller
+from dispatch.call_reads import (
+    call_to_close,
+    intake_reads,
+    possible_duplicates,
+    repeat_caller,
+)
 from dispatch.errors import Conflict, Invalid, NotFound
-from dispatch.events import append_event, event_row
+from dispatch.events import append_row, change_with_event, event_row
 from dispatch.incidents import (
     Actor,
     Located,
@@ -33,7 +39,7 @@ from dispatch.incidents import (
     opening_events,
     plan_incident,
 )
-from dispatch.models import Call, Incident, User
+from dispatch.models import PRANK_DISPOSITIONS, Call, Incident, User
 from dispatch.pagination import decode_cursor, encode_cursor
 from geo.aml import parse_aml
 from geo.areas import AreaIndex
@@ -370,26 +376,35 @@ async def incident_for_call(
     return incident_view(incident, [call.id])
 
 
+_CLOSE_CALL = change_with_event(
+    "UPDATE calls SET disposition = :disposition, disposition_note = :disposition_note,"
+    " closed_at = :closed_at, updated_at = :updated_at WHERE id = :call_id"
+)
+
+
 async def close_call(
     session: AsyncSession, actor: Actor, call_id: uuid.UUID, disposition: str,
     note: str | None,
 ) -> dict[str, Any]:
-    """Close a call that has no incident: prank, ghost, info, duplicate, transferred..."""
-    call = await session.scalar(select(Call).where(Call.id == call_id).with_for_update())
-    if call is None:
+    """Close a call that has no incident: prank, ghost, info, duplicate, transferred...
+    Four round trips: BEGIN, the locked read, the UPDATE with its event, COMMIT."""
+    now = datetime.now(UTC)
+    found = await call_to_close(session, call_id, now)
+    if found is None:
         raise NotFound("no such call")
+    call, operator, other_pranks = found
     if call.incident_id is not None:
         raise Conflict("the call belongs to an incident; close the incident instead")
     if call.disposition is not None:
         raise Conflict(f"the call is already closed as {call.disposition}")
-    call.disposition = disposition
-    call.disposition_note = note
-    call.closed_at = call.updated_at = datetime.now(UTC)
-    await session.flush()
-    await append_event(session, "call.closed", actor=actor.name, entity="call",
-                       entity_id=call.id, before={"disposition": None},
-                       after={"disposition": disposition, "note": note})
-    return call_view(call, operator=await _operator_name(session, call.operator_id),
-                     incident=None, duplicates=[],
-                     repeat_count=await repeat_caller(session, call.caller_number,
-                                                      datetime.now(UTC)))
+    changes = {"disposition": disposition, "disposition_note": note, "closed_at": now,
+               "updated_at": now}
+    await append_row(session, event_row(
+        "call.closed", actor=actor.name, entity="call", entity_id=call.id,
+        before={"disposition": None}, after={"disposition": disposition, "note": note},
+    ), statement=_CLOSE_CALL, params={"call_id": call.id, **changes})
+    for name, value in changes.items():  # written above: nothing left for a flush
+        set_committed_value(call, name, value)
+    counts = disposition in PRANK_DISPOSITIONS and call.received_at >= now - timedelta(hours=24)
+    return call_view(call, operator=operator, incident=None, duplicates=[],
+                     repeat_count=other_pranks + counts)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 EVENTS_CHANNEL = "siaga112_events"
@@ -19,9 +19,8 @@ EVENTS_CHANNEL = "siaga112_events"
 # The CTE `tx` runs before the INSERT computes its identity value, so the transaction has
 # its id before it takes a seq. The feed hub relies on that to tell an event that is still
 # in flight from a seq lost to a rollback (see agencies/feed_hub.py).
-_APPEND = text(
-    """
-    WITH tx AS MATERIALIZED (SELECT pg_current_xact_id()::text::bigint AS txid),
+_APPEND_CTES = """
+    tx AS MATERIALIZED (SELECT pg_current_xact_id()::text::bigint AS txid),
     appended AS (
         INSERT INTO events (type, actor, entity, entity_id, incident_id, assignment_id,
                             agency_codes, before, after, payload, txid)
@@ -32,8 +31,15 @@ _APPEND = text(
         RETURNING seq
     )
     SELECT seq, pg_notify(:channel, '') FROM appended
-    """
-)
+"""
+_APPEND = text("WITH " + _APPEND_CTES)
+
+
+def change_with_event(change_sql: str) -> TextClause:
+    """One statement that makes a change (an UPDATE or INSERT with its own :parameters,
+    none named like an event column) and appends the event recording it: one round trip
+    instead of a flush and an append. Run it with `append_row(..., statement=, params=)`."""
+    return text(f"WITH change AS ({change_sql}), {_APPEND_CTES}")
 
 
 def _json(value: Any) -> str | None:
@@ -75,11 +81,14 @@ async def append_event(session: AsyncSession, type: str, **columns: Any) -> int:
     return await append_row(session, event_row(type, **columns))
 
 
-async def append_row(session: AsyncSession, row: dict[str, Any]) -> int:
+async def append_row(
+    session: AsyncSession, row: dict[str, Any], *, statement: TextClause = _APPEND,
+    params: dict[str, Any] | None = None,
+) -> int:
     result = await session.execute(
-        _APPEND,
+        statement,
         {**row, "before": _json(row["before"]), "after": _json(row["after"]),
-         "payload": _json(row["payload"]), "channel": EVENTS_CHANNEL},
+         "payload": _json(row["payload"]), "channel": EVENTS_CHANNEL, **(params or {})},
     )
     return int(result.scalar_one())
 

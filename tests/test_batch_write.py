@@ -130,3 +130,39 @@ async def test_a_bad_row_writes_nothing(session: AsyncSession) -> None:
     assert await session.scalar(
         text("SELECT count(*) FROM events WHERE seq > :s AND entity_id = :id"),
         {"s": before, "id": str(call.id)}) == 0
+
+async def test_closing_a_prank_takes_two_statements_and_counts_it(
+    app: FastAPI, client: httpx.AsyncClient, operator: dict
+) -> None:
+    """A prank close (30 % of traffic): the locked read (with operator and repeat count)
+    and one statement updating the call and appending its event."""
+    number = "081234500077"
+    ids = []
+    for _ in range(2):
+        call = await client.post("/v1/calls", headers=operator, json={"caller_number": number})
+        assert call.status_code == 201
+        ids.append(call.json()["id"])
+    first = await client.post(f"/v1/calls/{ids[0]}/disposition", headers=operator,
+                              json={"disposition": "prank"})
+    assert first.json()["repeat_caller"] == {"prank_or_ghost_24h": 1}
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "index_versions" not in statement:
+            statements.append(statement.split()[0])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        second = await client.post(f"/v1/calls/{ids[1]}/disposition", headers=operator,
+                                   json={"disposition": "ghost", "note": "silent line"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert second.status_code == 200, second.text
+    assert statements == ["SELECT", "WITH"], statements
+    body = second.json()
+    assert body["disposition"] == "ghost" and body["operator"] == "operator"
+    assert body["repeat_caller"] == {"prank_or_ghost_24h": 2}
+    stored = (await client.get(f"/v1/calls/{ids[1]}", headers=operator)).json()
+    assert stored["disposition"] == "ghost"
+    assert stored["repeat_caller"] == {"prank_or_ghost_24h": 2}
