@@ -1,6 +1,7 @@
 """Shift statistics on a year of data: how long `dispatch.stats.shift_figures` takes.
 
-    python -m bench.bench_stats [--calls N] [--incidents N] [--runs R] [--database-url URL]
+    python -m bench.bench_stats [--calls N] [--incidents N] [--surge-incidents N] [--runs R]
+                                [--database-url URL]
 
 Creates a scratch database (siaga112_bench_stats) on the server at --database-url, migrates
 it, loads the demo region, then bulk-loads with generate_series (in SQL, no rows through
@@ -10,7 +11,9 @@ assignments each) and further unlinked calls (prank, ghost, info, ...) up to --c
 times `shift_figures` for one shift (pagi of 2025-07-15; median of --runs runs after one
 warm-up, each in its own transaction as the API does), for the first run on seven other
 shifts, and for all three shifts of a date; then EXPLAIN ANALYZE of each statement; then
-the same shift without the index migration 0003 adds. Prints one JSON document on stdout
+the same shift without the index migration 0003 adds. A surge shift (siang of 2025-08-17,
+--surge-incidents more incidents, default 35,000, as many as the harness's surge opens) is
+timed too. Prints one JSON document on stdout
 (progress on stderr) and drops the database in any case.
 """
 
@@ -45,6 +48,8 @@ YEAR_START = datetime(2025, 1, 1, tzinfo=ZoneInfo("Asia/Jakarta"))
 TARGET_DAY = date(2025, 7, 15)
 TARGET_SHIFT = "pagi"
 TARGET_MS = 200.0
+SURGE_DAY = date(2025, 8, 17)  # a shift with --surge-incidents more (an earthquake)
+SURGE_SHIFT = "siang"
 OPERATORS = 20
 
 OPERATORS_SQL = """
@@ -57,14 +62,14 @@ FROM generate_series(1, $1::int) g
 INCIDENTS_SQL = """
 INSERT INTO incidents (id, number, category, priority, status, created_by, created_at,
                        updated_at, closed_at)
-SELECT gen_random_uuid(), 'BENCH-' || g, x.category, x.priority, 'closed', x.operator, x.t,
+SELECT gen_random_uuid(), $6::text || g, x.category, x.priority, 'closed', x.operator, x.t,
        x.t, x.t + interval '1 hour'
 FROM generate_series(1, $1::int) g
 CROSS JOIN LATERAL (
     SELECT ($3::text[])[1 + floor(random() * cardinality($3::text[]))::int + 0 * g] AS category,
            1 + floor(random() * 4)::int + 0 * g AS priority,
            ($4::uuid[])[1 + floor(random() * cardinality($4::uuid[]))::int + 0 * g] AS operator,
-           $2::timestamptz + (g - 1)::float8 / $1 * interval '365 days'
+           $2::timestamptz + (g - 1)::float8 / $1 * $5::interval
                + random() * interval '60 seconds' AS t
 ) x
 """
@@ -143,7 +148,11 @@ async def timed(label: str, work: Awaitable[Any]) -> float:
     return round(seconds, 2)
 
 
-async def bulk_load(url: str, calls: int, incidents: int) -> dict[str, Any]:
+async def bulk_load(
+    url: str, calls: int, incidents: int, surge: tuple[int, datetime, timedelta] | None
+) -> dict[str, Any]:
+    """The year; with `surge` (incidents, start, span) also that many incidents more in
+    that window, each with its call and assignments like the others."""
     conn = await asyncpg.connect(url)
     load: dict[str, Any] = {}
     try:
@@ -155,7 +164,12 @@ async def bulk_load(url: str, calls: int, incidents: int) -> dict[str, Any]:
             "SELECT code FROM categories ORDER BY code")]
         agencies = await conn.fetch("SELECT id, kind FROM agencies ORDER BY code")
         load["incidents_s"] = await timed("incidents", conn.execute(
-            INCIDENTS_SQL, incidents, YEAR_START, categories, operators))
+            INCIDENTS_SQL, incidents, YEAR_START, categories, operators, timedelta(days=365),
+            "BENCH-"))
+        if surge:
+            count, start, span = surge
+            load["surge_incidents_s"] = await timed("surge incidents", conn.execute(
+                INCIDENTS_SQL, count, start, categories, operators, span, "SURGE-"))
         load["linked_calls_s"] = await timed("calls linked to incidents",
                                              conn.execute(LINKED_CALLS_SQL))
         load["other_calls_s"] = await timed("other calls", conn.execute(
@@ -263,7 +277,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await migrate.upgrade_async(sa_url)
         await load_demo_into(sa_url)
         engine = make_engine(settings)
-        load = await bulk_load(url, args.calls, args.incidents)
+        surge_start, surge_end = stats.shift_window(settings, SURGE_DAY, SURGE_SHIFT)
+        load = await bulk_load(url, args.calls, args.incidents,
+                               (args.surge_incidents, surge_start, surge_end - surge_start)
+                               if args.surge_incidents else None)
         async with engine.connect() as conn:
             server = (await conn.execute(text("SHOW server_version"))).scalar_one()
             shared_buffers = (await conn.execute(text("SHOW shared_buffers"))).scalar_one()
@@ -282,6 +299,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             day_ms.append(sum(await time_runs(
                 engine, settings, [(TARGET_DAY, n) for n in stats.shift_names(settings)])))
         plans = await explain(engine, settings, TARGET_DAY, TARGET_SHIFT)
+        surge_report = None
+        if args.surge_incidents:
+            log(f"timing {SURGE_SHIFT} of {SURGE_DAY} (surge)")
+            surge_shift = [(SURGE_DAY, SURGE_SHIFT)]
+            await time_runs(engine, settings, surge_shift)
+            surge_report = {
+                "date": SURGE_DAY.isoformat(), "name": SURGE_SHIFT,
+                "incidents": (await _figures(engine, settings, SURGE_DAY, SURGE_SHIFT))[
+                    "incidents"]["total"],
+                **summary(await time_runs(engine, settings, surge_shift * args.runs)),
+                "explain_analyze_times": (await explain(
+                    engine, settings, SURGE_DAY, SURGE_SHIFT, ["times"]))["times"],
+            }
 
         log("dropping ix_assignments_created_at to compare")
         async with engine.begin() as conn:
@@ -304,6 +334,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "one_shift": {**one, "target_ms": TARGET_MS, "met": one["median_ms"] <= TARGET_MS},
             "other_shifts_first_run": first_touch,
             "three_shifts_of_a_date": summary(day_ms),
+            "surge_shift": surge_report,
             "explain_analyze": plans,
             "without_assignments_created_at_index": {
                 "one_shift": without, "agencies_query": without_plans["agencies"]},
@@ -316,9 +347,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await drop_scratch(args.database_url)
 
 
-async def _figures(engine: AsyncEngine, settings: Settings) -> dict[str, Any]:
+async def _figures(engine: AsyncEngine, settings: Settings, day: date = TARGET_DAY,
+                   name: str = TARGET_SHIFT) -> dict[str, Any]:
     async with transaction(make_sessionmaker(engine)) as session:
-        return await stats.shift_figures(session, settings, TARGET_DAY, TARGET_SHIFT)
+        return await stats.shift_figures(session, settings, day, name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -326,6 +358,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calls", type=int, default=1_100_000)
     parser.add_argument("--incidents", type=int, default=350_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--surge-incidents", type=int, default=35_000,
+                        help="incidents added to one shift (0: none)")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL,
                         help="a server role that may create databases (libpq URL)")
     args = parser.parse_args(argv)
