@@ -122,16 +122,19 @@ async def manual_assignment(
     return assignment
 
 
-async def escalate_overdue(session: AsyncSession, actor: Actor, now: datetime) -> int:
+async def escalate_overdue(
+    session: AsyncSession, actor: Actor, now: datetime, *, limit: int = 100
+) -> int:
     """Escalate queued assignments past their deadline (stored, so this survives restarts).
     Only one process sweeps at a time (advisory lock); for priority 1 and 2 the next agency
-    of that kind is assigned too. Returns how many were escalated."""
+    of that kind is assigned too. At most `limit` in one transaction. Returns how many
+    were escalated."""
     got_lock = await session.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ESCALATION_LOCK_KEY}
     )
     if not got_lock:
         return 0
-    overdue = await overdue_assignments(session, now)
+    overdue = await overdue_assignments(session, now, limit)
     for stale in overdue:
         incident = await get_incident(session, stale.incident_id, for_update=True)
         await session.refresh(incident, ["assignments"])

@@ -176,3 +176,53 @@ async def test_new_agency_claiming_a_taken_fallback_is_409_and_not_created(clien
     assert response.status_code == 409, response.text
     assert "already the fallback" in response.json()["detail"]
     assert (await client.get("/v1/agencies/POS-CADANGAN", headers=admin)).status_code == 404
+
+
+async def test_sweeper_works_through_a_backlog_without_waiting_per_batch(make_database):
+    """A surge nobody acknowledges: after a full batch the sweeper sweeps again at once
+    instead of sleeping its interval (an hour here) between batches."""
+    from sqlalchemy import text
+
+    from api.app import create_app
+    from dispatch.db import make_engine, make_sessionmaker
+    from dispatch.sweeper import run_sweeper
+    from tests.support import load_demo_into, started_client
+
+    url = await make_database(migrated=True)
+    await load_demo_into(url)
+    settings = make_settings(url, escalation_sweep_interval_s=3600.0)
+    app = create_app(settings)  # its own sweeper swept once at start, then sleeps an hour
+    async for client in started_client(app):
+        operator = await login(client, "operator")
+        incidents = [await _incident(client, operator, priority=3) for _ in range(5)]
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    ids = [i["id"] for i in incidents]
+    sweeper = None
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(text(
+                "UPDATE assignments SET ack_due_at = now() - interval '1 second'"
+                " WHERE incident_id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids})
+
+        class State:
+            pass
+
+        state = State()
+        install_index_caches(state, settings)
+        sweeper = asyncio.create_task(run_sweeper(sessions, settings, state.agency_cache,
+                                                  batch=2))
+        escalated = 0
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            async with sessions() as session:
+                escalated = await session.scalar(text(
+                    "SELECT count(*) FROM assignments WHERE status = 'escalated'"
+                    " AND incident_id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids})
+            if escalated == 5:
+                break
+    finally:
+        if sweeper:
+            sweeper.cancel()
+        await engine.dispose()
+    assert escalated == 5  # 2 + 2 + 1 without waiting an hour between batches
