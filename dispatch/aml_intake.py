@@ -8,8 +8,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from geoalchemy2.shape import from_shape, to_shape
-from shapely import Point
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +20,7 @@ from geo.aml import parse_aml
 from geo.areas import AreaIndex
 from geo.locate import aml_candidate, distance_m, late_aml_replaces
 from geo.models import AmlMessage, LocationCandidate
+from geo.points import lon_lat, point_element
 
 
 async def receive_aml(
@@ -62,7 +61,7 @@ async def receive_aml(
         return outcome
     session.add(LocationCandidate(
         id=uuid.uuid4(), call_id=call.id, source="aml",
-        geom=from_shape(Point(candidate.lon, candidate.lat), srid=4326),
+        geom=point_element(candidate.lon, candidate.lat),
         accuracy_m=candidate.accuracy_m, confidence_pct=candidate.confidence_pct,
         fix_time=candidate.fix_time, aml_message_id=message.id, chosen=False,
     ))
@@ -71,8 +70,8 @@ async def receive_aml(
         await _apply_to_call(session, actor, call, located)
         outcome["applied"] = True
     elif call.incident_id is not None and call.location is not None:
-        current = to_shape(call.location)
-        apart = distance_m(current.y, current.x, candidate.lat, candidate.lon)
+        lon, lat = lon_lat(call.location)
+        apart = distance_m(lat, lon, candidate.lat, candidate.lon)
         incident = await get_incident(session, call.incident_id, for_update=True)
         await emit(session, "incident.updated", incident, actor,
                    after={"aml_candidate": {"lat": candidate.lat, "lon": candidate.lon,
@@ -84,7 +83,7 @@ async def receive_aml(
 
 async def _apply_to_call(session: AsyncSession, actor: Actor, call: Call, located) -> None:  # type: ignore[no-untyped-def]
     before = call.location_source
-    call.location = from_shape(Point(located.lon, located.lat), srid=4326)
+    call.location = point_element(located.lon, located.lat)
     call.location_source = "aml"
     call.accuracy_m = located.accuracy_m
     call.area_code = located.area_code

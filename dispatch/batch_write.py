@@ -28,9 +28,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-import shapely
 from geoalchemy2 import WKBElement
-from geoalchemy2.shape import to_shape
 from sqlalchemy import Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agencies.models import Assignment
 from dispatch.models import Call, Incident
 from geo.models import LocationCandidate
+from geo.points import ewkb_hex
 
 # Insertion order matters only for readability: PostgreSQL checks the foreign keys between
 # them at the end of the statement.
@@ -69,8 +68,7 @@ class NewRecords:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, WKBElement):  # hex EWKB: exact, and it carries the SRID
-        geometry = shapely.set_srid(to_shape(value), max(value.srid, 0))
-        return shapely.to_wkb(geometry, hex=True, include_srid=value.srid > 0)
+        return ewkb_hex(value)
     return value
 
 

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from geoalchemy2.shape import from_shape, to_shape
-from shapely import Point
 from sqlalchemy import inspect, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -46,6 +44,7 @@ from geo.areas import AreaIndex
 from geo.cells import locate_cell
 from geo.locate import Candidate, aml_candidate, choose
 from geo.models import LocationCandidate
+from geo.points import lon_lat, point_element
 from geo.search import geocode_address
 
 
@@ -246,7 +245,7 @@ def new_call(
         in_service_area=located is not None and located.area is not None,
     )
     if located is not None:
-        call.location = from_shape(Point(located.lon, located.lat), srid=4326)
+        call.location = point_element(located.lon, located.lat)
         call.location_source = located.source
         call.accuracy_m = located.accuracy_m
         call.area_code = located.area_code
@@ -260,7 +259,7 @@ def new_candidates(
     return [
         LocationCandidate(
             id=uuid.uuid4(), call_id=call_id, source=candidate.source,
-            geom=from_shape(Point(candidate.lon, candidate.lat), srid=4326),
+            geom=point_element(candidate.lon, candidate.lat),
             accuracy_m=candidate.accuracy_m, confidence_pct=candidate.confidence_pct,
             fix_time=candidate.fix_time, chosen=candidate is chosen,
             aml_message_id=candidate.aml_message_id,
@@ -365,8 +364,8 @@ async def incident_for_call(
     chosen_category = category_or_invalid(actor, category)  # type: ignore[arg-type]
     located = None
     if call.location is not None:
-        point = to_shape(call.location)
-        located = Located(point.y, point.x, call.accuracy_m, call.location_source or "manual",
+        lon, lat = lon_lat(call.location)
+        located = Located(lat, lon, call.accuracy_m, call.location_source or "manual",
                           call.area_code, call.area)
     incident = await open_incident(
         session, actor, category=chosen_category, priority=priority,

@@ -14,8 +14,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
-from geoalchemy2.shape import from_shape, to_shape
-from shapely import Point
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +34,7 @@ from dispatch.errors import Conflict, Invalid, NotFound
 from dispatch.events import append_row, event_row
 from dispatch.models import Call, Incident
 from dispatch.settings import Settings
+from geo.points import lon_lat, point_element
 
 
 @dataclass(frozen=True)
@@ -115,10 +114,10 @@ async def next_incident_number(
 def location_view(row: Incident | Call) -> dict[str, Any] | None:
     if row.location is None:
         return None
-    point = to_shape(row.location)
+    lon, lat = lon_lat(row.location)
     return {
-        "lat": point.y,
-        "lon": point.x,
+        "lat": lat,
+        "lon": lon,
         "accuracy_m": row.accuracy_m,
         "source": row.location_source,
     }
@@ -177,7 +176,7 @@ def _set_location(incident: Incident, located: Located | None) -> None:
         incident.location_source = incident.accuracy_m = None
         incident.area_code = incident.area = None
         return
-    incident.location = from_shape(Point(located.lon, located.lat), srid=4326)
+    incident.location = point_element(located.lon, located.lat)
     incident.location_source = located.source
     incident.accuracy_m = located.accuracy_m
     incident.area_code = located.area_code
@@ -187,8 +186,8 @@ def _set_location(incident: Incident, located: Located | None) -> None:
 def _point_of(incident: Incident) -> tuple[float | None, float | None]:
     if incident.location is None:
         return None, None
-    point = to_shape(incident.location)
-    return point.y, point.x
+    lon, lat = lon_lat(incident.location)
+    return lat, lon
 
 
 def incident_event(

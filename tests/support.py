@@ -61,8 +61,12 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     import uvicorn
 
     port = free_port()
+    # Keep-alive longer than any pause in a test: with uvicorn's 5 s, a client reusing a
+    # connection the moment the server closes it gets a ReadError (seen once on a loaded
+    # machine, in the idempotency storm). Clients of the real service retry.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ws_ping_interval=5, ws_ping_timeout=5))
+                                           ws_ping_interval=5, ws_ping_timeout=5,
+                                           timeout_keep_alive=120))
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110  (uvicorn exposes only a flag)
         await asyncio.sleep(0.02)

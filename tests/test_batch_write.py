@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -15,13 +17,26 @@ from shapely import Point
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.app import create_app
 from dispatch import batch_write
 from dispatch.batch_write import NewRecords, row_of
 from dispatch.events import event_row
 from dispatch.models import Call
 from geo.models import LocationCandidate
+from tests.support import login, make_settings, started_client
 
 MENTIKAN = {"lat": -7.470123456789, "lon": 112.430987654321}
+
+
+@pytest.fixture(scope="module")
+async def quiet(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, dict]]:
+    """An app whose background loops ran once at start and then sleep for an hour, so the
+    statements counted on its engine are the request's own."""
+    app = create_app(make_settings(database_url, escalation_sweep_interval_s=3600.0))
+    async for client in started_client(app):
+        operator = await login(client, "operator")
+        await asyncio.sleep(0.2)  # the loops' first round, started with the app
+        yield app, client, operator
 
 
 def _plain(url: str) -> str:
@@ -73,10 +88,9 @@ async def test_intake_events_share_one_transaction_in_order(
     assert candidates[0]["created_at"] is not None  # the server default filled it
 
 
-async def test_intake_takes_two_statements_besides_begin_and_commit(
-    app: FastAPI, client: httpx.AsyncClient, operator: dict
-) -> None:
+async def test_intake_takes_two_statements_besides_begin_and_commit(quiet) -> None:
     """The hot path's round trips: the reads and the write (plus BEGIN and COMMIT)."""
+    app, client, operator = quiet
     warm = await client.post("/v1/calls", headers=operator, json={
         "caller_number": "081234500002", "category": "medical", "location": MENTIKAN})
     assert warm.status_code == 201
@@ -131,11 +145,10 @@ async def test_a_bad_row_writes_nothing(session: AsyncSession) -> None:
         text("SELECT count(*) FROM events WHERE seq > :s AND entity_id = :id"),
         {"s": before, "id": str(call.id)}) == 0
 
-async def test_closing_a_prank_takes_two_statements_and_counts_it(
-    app: FastAPI, client: httpx.AsyncClient, operator: dict
-) -> None:
+async def test_closing_a_prank_takes_two_statements_and_counts_it(quiet) -> None:
     """A prank close (30 % of traffic): the locked read (with operator and repeat count)
     and one statement updating the call and appending its event."""
+    app, client, operator = quiet
     number = "081234500077"
     ids = []
     for _ in range(2):
