@@ -72,16 +72,28 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+@cache
+def _python_defaults(table: Table) -> tuple[tuple[str, Any, bool], ...]:
+    """(column key, default, whether the default is called) for every column."""
+    columns = []
+    for column in table.columns:
+        default = column.default
+        if default is None:
+            columns.append((column.key, None, False))
+        else:
+            columns.append((column.key, default.arg, default.is_callable))  # type: ignore[attr-defined]
+    return tuple(columns)
+
+
 def row_of(instance: Any) -> dict[str, Any]:
     """Every column of a transient ORM instance, with Python-side defaults applied."""
     values = instance.__dict__
     row = {}
-    for column in instance.__table__.columns:
-        value = values.get(column.key)
-        if value is None and column.default is not None:
-            default = column.default
-            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-        row[column.key] = _json_value(value)
+    for key, default, called in _python_defaults(instance.__table__):
+        value = values.get(key)
+        if value is None and default is not None:
+            value = default(None) if called else default
+        row[key] = _json_value(value)
     return row
 
 

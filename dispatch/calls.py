@@ -224,8 +224,8 @@ async def register_call(
         call.incident_id = incident.id
         records.incidents.append(incident)
         records.assignments += incident.assignments
-        records.events += opening_events(incident, actor, [call.id])
         incident_out = incident_view(incident, [call.id])
+        records.events += opening_events(incident, actor, [call.id], view=incident_out)
     await batch_write.write(session, records)
     if linked is not None:
         incident_out = await link_call(session, actor, call, linked)

@@ -200,10 +200,12 @@ def incident_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     feed: bool = True,
+    view: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One event about an incident (and perhaps one of its assignments). The agency codes
     say which agency feeds carry it: the assignment's agency, or every agency with an
-    assignment on the incident for incident-wide events."""
+    assignment on the incident for incident-wide events. `view`: the incident's view as
+    of now, when the caller has built it already (it is only read)."""
     if assignment is not None:
         codes = [assignment.agency.code]
     else:
@@ -211,7 +213,7 @@ def incident_event(
     payload = None
     if feed:
         payload = {
-            "incident": incident_view(incident, call_ids),
+            "incident": view if view is not None else incident_view(incident, call_ids),
             "assignment": assignment_view(assignment) if assignment is not None else None,
         }
     return event_row(
@@ -347,15 +349,17 @@ def plan_incident(
     return incident
 
 
-def opening_events(incident: Incident, actor: Actor, call_ids: list[uuid.UUID]
-                   ) -> list[dict[str, Any]]:
-    """incident.created (audit only), then assignment.created for each agency's feed."""
+def opening_events(incident: Incident, actor: Actor, call_ids: list[uuid.UUID],
+                   view: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """incident.created (audit only), then assignment.created for each agency's feed,
+    all carrying one incident view (`view`, or built here)."""
+    view = view if view is not None else incident_view(incident, call_ids)
     events = [incident_event(
         "incident.created", incident, actor, call_ids=call_ids, feed=False,
         after={"number": incident.number, "category": incident.category,
                "priority": incident.priority, "call_ids": [str(c) for c in call_ids]})]
     events += [incident_event("assignment.created", incident, actor, call_ids=call_ids,
-                              assignment=assignment)
+                              assignment=assignment, view=view)
                for assignment in incident.assignments]
     return events
 
