@@ -123,7 +123,7 @@ async def agency_queue(session: AsyncSession, agency_id: uuid.UUID) -> list[Assi
 
 
 async def overdue_assignments(
-    session: AsyncSession, now: datetime, limit: int = 100
+    session: AsyncSession, now: datetime, limit: int
 ) -> list[Assignment]:
     """Queued assignments past their acknowledgement deadline, locked; rows another
     process is already handling are skipped."""

@@ -123,7 +123,7 @@ async def manual_assignment(
 
 
 async def escalate_overdue(
-    session: AsyncSession, actor: Actor, now: datetime, *, limit: int = 100
+    session: AsyncSession, actor: Actor, now: datetime, *, limit: int
 ) -> int:
     """Escalate queued assignments past their deadline (stored, so this survives restarts).
     Only one process sweeps at a time (advisory lock); for priority 1 and 2 the next agency

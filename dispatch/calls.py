@@ -404,6 +404,7 @@ async def close_call(
     ), statement=_CLOSE_CALL, params={"call_id": call.id, **changes})
     for name, value in changes.items():  # written above: nothing left for a flush
         set_committed_value(call, name, value)
-    counts = disposition in PRANK_DISPOSITIONS and call.received_at >= now - timedelta(hours=24)
+    this_one = int(disposition in PRANK_DISPOSITIONS
+                   and call.received_at >= now - timedelta(hours=24))
     return call_view(call, operator=operator, incident=None, duplicates=[],
-                     repeat_count=other_pranks + counts)
+                     repeat_count=other_pranks + this_one)
