@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime
 
 from sqlalchemy import text
@@ -11,19 +10,12 @@ from sqlalchemy import text
 from dispatch.call_reads import _DUPLICATES_SQL, _duplicate_params, possible_duplicates
 from dispatch.db import make_engine, make_sessionmaker
 from dispatch.incidents import Actor, Located
+from geo.locate import distance_m
 from tests.conftest import DatabaseFactory
 from tests.support import load_demo_into, make_settings
 
 OPEN_INCIDENTS = 4000
 CENTER = (-7.4720, 112.4340)  # lat, lon in Mojokerto
-
-
-def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance on the mean Earth radius (PostGIS uses the spheroid: ±0.5 %)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
 
 
 async def test_duplicates_lookup_uses_the_geography_index_and_finds_the_nearest(
@@ -62,7 +54,8 @@ async def test_duplicates_lookup_uses_the_geography_index_and_finds_the_nearest(
     assert "ix_incidents_open_geography" in json.dumps(plan)
     assert jit == "off"
     radius = settings.duplicate_radius_m
-    expected = sorted((_metres(CENTER[0], CENTER[1], r.lat, r.lon), r.number) for r in rows)
+    # The service's great-circle distance; PostGIS uses the spheroid (within ±0.5 %).
+    expected = sorted((distance_m(CENTER[0], CENTER[1], r.lat, r.lon), r.number) for r in rows)
     surely_within = {number for metres, number in expected if metres <= radius * 0.99}
     maybe_within = {number for metres, number in expected if metres <= radius * 1.01}
     assert len(surely_within) >= 3 and len(maybe_within) <= 10  # the grid's spacing
