@@ -14,6 +14,13 @@ from sqlalchemy.orm import aliased
 from dispatch.incidents import Actor, Located
 from dispatch.models import PRANK_DISPOSITIONS, Call, User
 
+REPEAT_WINDOW = timedelta(hours=24)  # prank or ghost calls from a number counted this far back
+
+
+def counts_as_repeat(disposition: str | None, received_at: datetime, now: datetime) -> bool:
+    """Whether a call with this disposition counts toward its number's repeat count."""
+    return disposition in PRANK_DISPOSITIONS and received_at >= now - REPEAT_WINDOW
+
 
 @dataclass(frozen=True)
 class IntakeReads:
@@ -71,7 +78,7 @@ async def intake_reads(
 ) -> IntakeReads:
     row = (await session.execute(_INTAKE_READS, {
         "numbered": numbered, "caller": caller, "pranks": list(PRANK_DISPOSITIONS),
-        "repeat_since": now - timedelta(hours=24),
+        "repeat_since": now - REPEAT_WINDOW,
         "aml_since": now - timedelta(seconds=actor.settings.aml_match_window_s),
         **_duplicate_params(actor, category, located, now),
     })).one()
@@ -101,7 +108,7 @@ async def repeat_caller(session: AsyncSession, caller_number: str, now: datetime
         select(func.count()).select_from(Call).where(
             Call.caller_number == caller_number,
             Call.disposition.in_(PRANK_DISPOSITIONS),
-            Call.received_at >= now - timedelta(hours=24),
+            Call.received_at >= now - REPEAT_WINDOW,
         )
     )
     return int(count or 0)
@@ -117,7 +124,7 @@ async def call_to_close(
         select(func.count()).select_from(other)
         .where(other.caller_number == Call.caller_number,
                other.disposition.in_(PRANK_DISPOSITIONS),
-               other.received_at >= now - timedelta(hours=24), other.id != Call.id)
+               other.received_at >= now - REPEAT_WINDOW, other.id != Call.id)
         .scalar_subquery()
     )
     row = (await session.execute(

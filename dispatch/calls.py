@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
@@ -17,6 +17,7 @@ from dispatch import batch_write
 from dispatch.batch_write import NewRecords
 from dispatch.call_reads import (
     call_to_close,
+    counts_as_repeat,
     intake_reads,
     possible_duplicates,
     repeat_caller,
@@ -37,7 +38,7 @@ from dispatch.incidents import (
     opening_events,
     plan_incident,
 )
-from dispatch.models import PRANK_DISPOSITIONS, Call, Incident, User
+from dispatch.models import Call, Incident, User
 from dispatch.pagination import decode_cursor, encode_cursor
 from geo.aml import parse_aml
 from geo.areas import AreaIndex
@@ -404,7 +405,6 @@ async def close_call(
     ), statement=_CLOSE_CALL, params={"call_id": call.id, **changes})
     for name, value in changes.items():  # written above: nothing left for a flush
         set_committed_value(call, name, value)
-    this_one = int(disposition in PRANK_DISPOSITIONS
-                   and call.received_at >= now - timedelta(hours=24))
+    this_one = int(counts_as_repeat(disposition, call.received_at, now))
     return call_view(call, operator=operator, incident=None, duplicates=[],
                      repeat_count=other_pranks + this_one)
