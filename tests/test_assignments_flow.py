@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
+from sqlalchemy import text
+
+from api.app import create_app
 from api.deps import install_index_caches
-from dispatch.sweeper import sweep_once
-from tests.support import login, make_settings
+from dispatch.db import VersionedIndexCache, make_engine, make_sessionmaker
+from dispatch.settings import Settings
+from dispatch.sweeper import run_sweeper, sweep_once
+from tests.support import load_demo_into, login, make_settings, started_client
 
 KOTA_PRAJURITKULON = {"lat": -7.47, "lon": 112.43}  # Mentikan, kecamatan Prajuritkulon
 
@@ -20,6 +26,13 @@ async def _incident(client, operator, category="crime", location=KOTA_PRAJURITKU
     response = await client.post("/v1/calls", headers=operator, json=body)
     assert response.status_code == 201, response.text
     return response.json()["incident"]
+
+
+def _fresh_agency_cache(settings: Settings) -> VersionedIndexCache:
+    """An agency directory cache as a brand-new process has it: nothing carried over."""
+    state = SimpleNamespace()
+    install_index_caches(state, settings)
+    return state.agency_cache
 
 
 def _by_kind(incident: dict, kind: str) -> list[dict]:
@@ -125,19 +138,11 @@ async def test_escalation_after_restart(client, operator, supervisor, database_u
     incident = await _incident(client, operator, category="medical")
     [assignment] = incident["assignments"]
     settings = make_settings(database_url)
-    from dispatch.db import make_engine, make_sessionmaker
-
     engine = make_engine(settings)  # a fresh engine and caches: nothing carried over
-
-    class State:
-        pass
-
-    state = State()
-    install_index_caches(state, settings)
     try:
         later = datetime.now(UTC) + timedelta(seconds=settings.ack_timeout_for(1) + 1)
         escalated = await sweep_once(make_sessionmaker(engine), settings,
-                                     state.agency_cache, now=later)
+                                     _fresh_agency_cache(settings), now=later)
     finally:
         await engine.dispose()
     assert escalated >= 1
@@ -181,13 +186,6 @@ async def test_new_agency_claiming_a_taken_fallback_is_409_and_not_created(clien
 async def test_sweeper_works_through_a_backlog_without_waiting_per_batch(make_database):
     """A surge nobody acknowledges: after a full batch the sweeper sweeps again at once
     instead of sleeping its interval (an hour here) between batches."""
-    from sqlalchemy import text
-
-    from api.app import create_app
-    from dispatch.db import make_engine, make_sessionmaker
-    from dispatch.sweeper import run_sweeper
-    from tests.support import load_demo_into, started_client
-
     url = await make_database(migrated=True)
     await load_demo_into(url)
     settings = make_settings(url, escalation_sweep_interval_s=3600.0)
@@ -204,13 +202,8 @@ async def test_sweeper_works_through_a_backlog_without_waiting_per_batch(make_da
             await session.execute(text(
                 "UPDATE assignments SET ack_due_at = now() - interval '1 second'"
                 " WHERE incident_id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids})
-
-        class State:
-            pass
-
-        state = State()
-        install_index_caches(state, settings)
-        sweeper = asyncio.create_task(run_sweeper(sessions, settings, state.agency_cache,
+        sweeper = asyncio.create_task(run_sweeper(sessions, settings,
+                                                  _fresh_agency_cache(settings),
                                                   batch=2))
         escalated = 0
         for _ in range(100):
