@@ -194,14 +194,15 @@ async def register_call(
             raise Conflict("the incident to link is closed", status_now=linked.status)
 
     locating = await gather_candidates(session, data)
-    provisional = locate(areas, choose(locating.candidates))
+    first_choice = choose(locating.candidates)
+    provisional = locate(areas, first_choice)
     numbered = category is not None and linked is None
     reads = await intake_reads(session, actor, caller, numbered=numbered,
                                category=category.code if category else None,
                                located=provisional, now=now)
     add_pending_aml(locating, reads.pending_aml)
     chosen = choose(locating.candidates)
-    located = locate(areas, chosen)
+    located = provisional if chosen is first_choice else locate(areas, chosen)
     if chosen is not None and located is not None and located.area is None:
         locating.warnings.append("the position is outside the service area")
     duplicates = reads.duplicates
