@@ -124,14 +124,14 @@ async def agency_queue(session: AsyncSession, agency_id: uuid.UUID) -> list[Assi
 
 async def overdue_assignments(
     session: AsyncSession, now: datetime, limit: int
-) -> list[Assignment]:
-    """Queued assignments past their acknowledgement deadline, locked; rows another
-    process is already handling are skipped."""
-    rows = await session.scalars(
-        select(Assignment)
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(assignment id, incident id) of queued assignments past their acknowledgement
+    deadline, oldest deadline first. Not locked: the caller locks the incidents first
+    (the order every transition takes) and checks again."""
+    rows = await session.execute(
+        select(Assignment.id, Assignment.incident_id)
         .where(Assignment.status == QUEUED, Assignment.ack_due_at <= now)
         .order_by(Assignment.ack_due_at)
         .limit(limit)
-        .with_for_update(of=Assignment, skip_locked=True)
     )
-    return list(rows)
+    return [(assignment_id, incident_id) for assignment_id, incident_id in rows]

@@ -18,16 +18,22 @@ from agencies.assignments import (
     new_assignment,
     overdue_assignments,
 )
-from agencies.lifecycle import DECLINED, ESCALATED, OPEN_STATES, IllegalTransition
+from agencies.lifecycle import DECLINED, ESCALATED, OPEN_STATES, QUEUED, IllegalTransition
 from agencies.models import Assignment
 from agencies.routing import RouteDecision
+from dispatch import batch_write
+from dispatch.batch_write import NewRecords
 from dispatch.errors import Conflict, Invalid, NotFound
+from dispatch.events import notify_at_commit
 from dispatch.incidents import (
     Actor,
     assign_decisions,
+    call_ids_by_incident,
     emit,
     get_incident,
+    incident_event,
     next_decision_after_decline,
+    plan_assignments,
     refresh_status,
 )
 from dispatch.models import Incident
@@ -127,24 +133,61 @@ async def escalate_overdue(
 ) -> int:
     """Escalate queued assignments past their deadline (stored, so this survives restarts).
     Only one process sweeps at a time (advisory lock); for priority 1 and 2 the next agency
-    of that kind is assigned too. At most `limit` in one transaction. Returns how many
-    were escalated."""
+    of that kind is assigned too. At most `limit` in one transaction, set-based: a fixed
+    handful of statements per batch, not per assignment (a surge nobody acknowledges must
+    escalate as fast as it arrived). Returns how many were escalated."""
     got_lock = await session.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ESCALATION_LOCK_KEY}
     )
     if not got_lock:
         return 0
     overdue = await overdue_assignments(session, now, limit)
-    for stale in overdue:
-        incident = await get_incident(session, stale.incident_id, for_update=True)
-        await session.refresh(incident, ["assignments"])
-        assignment = next(a for a in incident.assignments if a.id == stale.id)
+    if not overdue:
+        return 0
+    incidents = await _lock_incidents(session, {incident_id for _, incident_id in overdue})
+    escalated: list[tuple[Incident, Assignment, str, RouteDecision | None]] = []
+    for assignment_id, incident_id in overdue:
+        incident = incidents[incident_id]
+        assignment = next(a for a in incident.assignments if a.id == assignment_id)
+        if assignment.status != QUEUED or assignment.ack_due_at > now:
+            continue  # acknowledged (or moved) between the read and the lock
         previous = apply_transition(assignment, ESCALATED, now=now)
         refresh_status(incident, now)
-        await session.flush()
-        await emit(session, "assignment.escalated", incident, actor, assignment=assignment,
-                   before={"status": previous}, after={"status": ESCALATED})
+        decision = None
         if incident.priority <= 2:
             decision = next_decision_after_decline(incident, assignment, actor)
-            await _assign_next(session, incident, decision, actor, now)
-    return len(overdue)
+        escalated.append((incident, assignment, previous, decision))
+    if not escalated:
+        return 0
+    agencies = await agencies_by_code(
+        session, sorted({d.agency_code for *_, d in escalated if d and d.agency_code}))
+    call_ids = await call_ids_by_incident(session, list(incidents))
+    events = []
+    for incident, assignment, previous, decision in escalated:
+        events.append(incident_event(
+            "assignment.escalated", incident, actor, call_ids=call_ids[incident.id],
+            assignment=assignment, before={"status": previous}, after={"status": ESCALATED}))
+        if decision is not None and decision.agency_code is not None:
+            [created] = plan_assignments(incident, [decision], actor, now, agencies,
+                                         reason_override="reroute")
+            session.add(created)
+            refresh_status(incident, now)
+            events.append(incident_event("assignment.created", incident, actor,
+                                         call_ids=call_ids[incident.id], assignment=created))
+    await session.flush()  # the transitions and new assignments, batched by the ORM
+    await batch_write.write(session, NewRecords(events=events))
+    await notify_at_commit(session)
+    return len(escalated)
+
+
+async def _lock_incidents(
+    session: AsyncSession, incident_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Incident]:
+    """Row-lock incidents in id order (no deadlock between two batches), with their
+    assignments as of the lock."""
+    rows = await session.scalars(
+        select(Incident).where(Incident.id.in_(sorted(incident_ids)))
+        .order_by(Incident.id).with_for_update(of=Incident)
+        .execution_options(populate_existing=True)
+    )
+    return {incident.id: incident for incident in rows}

@@ -93,6 +93,13 @@ async def append_row(
     return int(result.scalar_one())
 
 
+async def notify_at_commit(session: AsyncSession) -> None:
+    """Wake every feed hub when this transaction commits, for events written without
+    NOTIFY (dispatch/batch_write.py) outside a request, whose unit of work would poke the
+    process's Notifier instead."""
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": EVENTS_CHANNEL})
+
+
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
     """Only the keys whose values differ, for compact before/after audit rows."""
     keys = [k for k in after if before.get(k) != after.get(k)]
