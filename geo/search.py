@@ -7,9 +7,10 @@ remembers its prefix as a *hint* ("kelurahan", "kecamatan", "kabupaten", "kota",
 "provinsi", "street") and is matched under several spellings: without the prefix, with the
 prefix as typed and with the prefix spelled out ("kab mojokerto", "kabupaten mojokerto").
 
-Every spelling is matched in one statement against `areas.name` and `gazetteer.name` with
-the trigram operators `%` (similarity) and `<<%` (strict word similarity), which the GIN
-`gin_trgm_ops` indexes answer. The score of a candidate for a part is
+Every spelling is matched in one statement (the SQL function `search_place_candidates`,
+migration 0008) against `areas.name` and `gazetteer.name` with the trigram operators `%`
+(similarity) and `<<%` (strict word similarity), which the GIN `gin_trgm_ops` indexes
+answer. The score of a candidate for a part is
 
     match = max(similarity, 0.9 * strict_word_similarity)   (a name that merely contains
             the words, like "Kota Mojokerto" for "mojokerto", never reaches 1)
@@ -44,9 +45,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 MAX_QUERY_CHARS = 200
 MAX_PARTS = 6
-# pg_trgm operator thresholds, set for the transaction so a server setting cannot change recall.
-SIMILARITY_THRESHOLD = 0.3
-STRICT_WORD_SIMILARITY_THRESHOLD = 0.5
+# The pg_trgm operator thresholds (similarity 0.3, strict word similarity 0.5) are fixed by
+# the search function (migration 0008), so that a server setting cannot change recall.
 WORD_MATCH_WEIGHT = 0.9  # a name that only contains the query's words scores below an exact one
 HINT_MISMATCH_FACTOR = 0.9
 UNEXPLAINED_FLOOR = 0.75  # share of the score kept when no other part confirms the candidate
@@ -147,96 +147,12 @@ def _part(words: list[str], prefix: str | None) -> QueryPart:
     return QueryPart(plain, hint, spellings)
 
 
-_SEARCH_SQL = text(
-    """
-    WITH terms AS MATERIALIZED (
-        SELECT t.term, t.idx::int AS idx
-        FROM unnest(CAST(:terms AS text[])) WITH ORDINALITY AS t(term, idx)
-    ),
-    area_hits AS (
-        SELECT a.code, a.name FROM areas a
-        WHERE a.geom IS NOT NULL
-          AND (a.name % ANY(CAST(:terms AS text[])) OR a.name %>> ANY(CAST(:terms AS text[])))
-    ),
-    gazetteer_hits AS (
-        SELECT g.id, g.name FROM gazetteer g
-        WHERE g.name % ANY(CAST(:terms AS text[])) OR g.name %>> ANY(CAST(:terms AS text[]))
-    ),
-    matches AS (
-        SELECT h.code AS area_code, NULL::uuid AS gazetteer_id, t.idx,
-               greatest(similarity(h.name, t.term),
-                        :word_weight * strict_word_similarity(t.term, h.name)) AS raw
-        FROM area_hits h CROSS JOIN terms t
-        WHERE h.name % t.term OR t.term <<% h.name
-        UNION ALL
-        SELECT NULL, h.id, t.idx,
-               greatest(similarity(h.name, t.term),
-                        :word_weight * strict_word_similarity(t.term, h.name))
-        FROM gazetteer_hits h CROSS JOIN terms t
-        WHERE h.name % t.term OR t.term <<% h.name
-    ),
-    ranked AS (
-        SELECT m.*, row_number() OVER (
-                   PARTITION BY idx ORDER BY raw DESC, area_code, gazetteer_id) AS rank
-        FROM matches m
-    ),
-    grouped AS (  -- every spelling keeps its best candidates, whatever the others match
-        SELECT area_code, gazetteer_id, array_agg(idx ORDER BY idx) AS idxs,
-               array_agg(raw ORDER BY idx) AS raws
-        FROM ranked
-        GROUP BY area_code, gazetteer_id
-        HAVING min(rank) <= :cap
-    )
-    SELECT a.code, a.name, a.level, a.code AS area_code,
-           array_remove(ARRAY[p1.code, p2.code, p3.code], NULL) AS ancestors,
-           ST_Y(s.pt) AS lat, ST_X(s.pt) AS lon,
-           sqrt(ST_Area(a.geom::geography) / pi()) AS radius_m, g.idxs, g.raws
-    FROM grouped g
-    JOIN areas a ON a.code = g.area_code
-    CROSS JOIN LATERAL (SELECT ST_PointOnSurface(a.geom) AS pt) s
-    LEFT JOIN areas p1 ON p1.code = a.parent_code
-    LEFT JOIN areas p2 ON p2.code = p1.parent_code
-    LEFT JOIN areas p3 ON p3.code = p2.parent_code
-    UNION ALL
-    SELECT z.id::text, z.name, z.kind, z.area_code,
-           array_remove(ARRAY[k.code, p1.code, p2.code, p3.code], NULL),
-           ST_Y(z.geom), ST_X(z.geom), CAST(:gazetteer_radius AS float8), g.idxs, g.raws
-    FROM grouped g
-    JOIN gazetteer z ON z.id = g.gazetteer_id
-    LEFT JOIN areas k ON k.code = z.area_code
-    LEFT JOIN areas p1 ON p1.code = k.parent_code
-    LEFT JOIN areas p2 ON p2.code = p1.parent_code
-    LEFT JOIN areas p3 ON p3.code = p2.parent_code
-    """
+# One statement: the function (migration 0008) runs its query with sequential scans off
+# and the pg_trgm thresholds fixed, and leaves the session's settings as they were.
+_SEARCH = text(
+    "SELECT * FROM search_place_candidates("
+    "CAST(:terms AS text[]), :word_weight, :cap, :gazetteer_radius)"
 )
-
-
-async def set_trigram_thresholds(session: AsyncSession) -> str:
-    """Fix the `%` and `<<%` thresholds for this transaction (SET LOCAL semantics) and turn
-    sequential scans off for the search statement; returns the previous enable_seqscan.
-
-    pg_trgm's operator functions are costed like `=` (COST 1), so with a few thousand
-    gazetteer rows the planner prefers a sequential scan that evaluates the trigram operator
-    on every row (~0.6 s for 50,000 names) over the GIN index (~0.05 s)."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT current_setting('enable_seqscan'),"
-                " set_config('enable_seqscan', 'off', true),"
-                " set_config('pg_trgm.similarity_threshold', :sim, true),"
-                " set_config('pg_trgm.strict_word_similarity_threshold', :word, true)"
-            ),
-            {"sim": str(SIMILARITY_THRESHOLD), "word": str(STRICT_WORD_SIMILARITY_THRESHOLD)},
-        )
-    ).one()
-    previous = row[0]
-    return str(previous)
-
-
-async def restore_seqscan(session: AsyncSession, previous: str) -> None:
-    await session.execute(
-        text("SELECT set_config('enable_seqscan', :previous, true)"), {"previous": previous}
-    )
 
 
 def search_terms(parsed: ParsedQuery) -> tuple[list[str], list[int]]:
@@ -259,11 +175,10 @@ async def search_places(session: AsyncSession, query: str, *, limit: int = 10) -
     if not parsed.parts or limit <= 0:
         return []
     terms, owners = search_terms(parsed)
-    previous_seqscan = await set_trigram_thresholds(session)
     rows = (
         (
             await session.execute(
-                _SEARCH_SQL,
+                _SEARCH,
                 {
                     "terms": terms,
                     "word_weight": WORD_MATCH_WEIGHT,
@@ -275,8 +190,6 @@ async def search_places(session: AsyncSession, query: str, *, limit: int = 10) -
         .mappings()
         .all()
     )
-    # Not in a `finally`: after an error the transaction is aborted and rolls the setting back.
-    await restore_seqscan(session, previous_seqscan)
     return rank_candidates(parsed, owners, rows)[:limit]
 
 

@@ -418,16 +418,24 @@ async def test_geocode_address_threshold(session: AsyncSession) -> None:
 
 
 async def test_search_statement_uses_the_trigram_indexes(session: AsyncSession) -> None:
-    previous = await search.set_trigram_thresholds(session)
+    """The function's own query, planned under the function's own settings (its SET
+    clauses, read back from the catalogue), reads both tables through their GIN indexes."""
+    body, config = (await session.execute(text(
+        "SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'search_place_candidates'"
+    ))).one()
+    assert "enable_seqscan=off" in config
+    for setting in config:
+        name, value = setting.split("=", 1)
+        await session.execute(text("SELECT set_config(:name, :value, true)"),
+                              {"name": name, "value": value})
+    await session.execute(text(
+        "PREPARE place_search(text[], float8, int, float8) AS " + body.replace(":", "\\:")))
     terms, _ = search.search_terms(parse_query("Jl. Gajah Mada, Jagalan"))
-    plan = "\n".join(
-        row[0]
-        for row in await session.execute(
-            text("EXPLAIN " + search._SEARCH_SQL.text),
-            {"terms": terms, "word_weight": 0.9, "cap": 50, "gazetteer_radius": 50.0},
-        )
-    )
-    await search.restore_seqscan(session, previous)
+    literal = await session.scalar(  # EXPLAIN EXECUTE takes no parameters
+        text("SELECT quote_literal(CAST(:terms AS text[]))"), {"terms": terms})
+    plan = "\n".join(row[0] for row in await session.execute(text(
+        f"EXPLAIN EXECUTE place_search({literal}, 0.9, 50, 50.0)")))
+    await session.execute(text("DEALLOCATE place_search"))
     assert "Bitmap Index Scan on ix_areas_name_trgm" in plan
     assert "Bitmap Index Scan on ix_gazetteer_name_trgm" in plan
     assert "Seq Scan on areas" not in plan and "Seq Scan on gazetteer" not in plan
@@ -437,6 +445,9 @@ async def test_search_leaves_the_planner_settings_as_it_found_them(
     session: AsyncSession,
 ) -> None:
     await session.execute(text("SET LOCAL enable_seqscan = on"))
-    await search_places(session, "Mentikan")
+    for name in ("similarity_threshold", "strict_word_similarity_threshold"):
+        await session.execute(text(f"SET LOCAL pg_trgm.{name} = 0.9"))
+    hits = await search_places(session, "mentikn")  # similarity 0.55: found at 0.3 only
+    assert hits and hits[0].code == MENTIKAN
     assert await session.scalar(text("SHOW enable_seqscan")) == "on"
-    assert await session.scalar(text("SHOW pg_trgm.similarity_threshold")) == "0.3"
+    assert await session.scalar(text("SHOW pg_trgm.similarity_threshold")) == "0.9"
