@@ -1,12 +1,13 @@
 """Sequential intakes through the ASGI app in one process, for profiling the hot path.
 
-    python -m bench.profile_intake [--calls 300] [--profile out.prof]
+    python -m bench.profile_intake [--calls 300] [--address] [--profile out.prof]
 
 Creates a scratch database with the demo region, posts `--calls` calls with a category and
-a typed position (no network, no uvicorn: only the app's own work and PostgreSQL), prints
-calls/s, the CPU per call of this process and of PostgreSQL, the mean round trips per
-call and, with --profile, writes a cProfile file and prints the top functions by
-cumulative time. The database is dropped at the end.
+a typed position, or with `--address` a free-text address instead (no network, no
+uvicorn: only the app's own work and PostgreSQL), prints calls/s, the CPU per call of
+this process and of PostgreSQL, the mean round trips per call and, with --profile, writes
+a cProfile file and prints the top functions by cumulative time. The database is dropped
+at the end.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from dispatch.databases import create_database, drop_database, sqlalchemy_url
 from dispatch.demo import load_demo_into
 from dispatch.migrate import upgrade_async
 from dispatch.settings import Settings
+from dispatch.simulate import address_of, load_kelurahan
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "profile-secret-key-" + "p" * 32
 CATEGORIES = ("traffic_accident", "medical", "fire", "crime", "fire_with_injury")
+KELURAHAN = load_kelurahan()
 
 
 def postgres_cpu_s() -> float:
@@ -51,16 +54,19 @@ def postgres_cpu_s() -> float:
     return total_ticks / os.sysconf("SC_CLK_TCK")
 
 
-def call_body(rng: random.Random) -> dict[str, Any]:
-    return {
-        "caller_number": f"+62812{rng.randrange(10**7):07d}",
-        "category": rng.choice(CATEGORIES),
-        "location": {"lat": round(rng.uniform(-7.50, -7.44), 6),
-                     "lon": round(rng.uniform(112.41, 112.46), 6), "accuracy_m": 30.0},
-    }
+def call_body(rng: random.Random, *, address: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"caller_number": f"+62812{rng.randrange(10**7):07d}",
+                            "category": rng.choice(CATEGORIES)}
+    if address:  # as dispatch simulate writes them
+        body["address"] = address_of(rng, rng.choice(KELURAHAN))
+    else:
+        body["location"] = {"lat": round(rng.uniform(-7.50, -7.44), 6),
+                            "lon": round(rng.uniform(112.41, 112.46), 6), "accuracy_m": 30.0}
+    return body
 
 
-async def run(calls: int, profile_path: str | None, admin_url: str) -> dict[str, Any]:
+async def run(calls: int, profile_path: str | None, admin_url: str, *, address: bool = False
+              ) -> dict[str, Any]:
     name = f"siaga112_profile_{random.randrange(16**8):08x}"
     url = sqlalchemy_url(await create_database(admin_url, name))
     try:
@@ -85,8 +91,8 @@ async def run(calls: int, profile_path: str | None, admin_url: str) -> dict[str,
                 headers = {"Authorization": f"Bearer {token['access_token']}"}
                 rng = random.Random(112)
                 for _ in range(20):  # warm-up: caches, prepared statements
-                    response = await client.post("/v1/calls", json=call_body(rng),
-                                                 headers=headers)
+                    response = await client.post(
+                        "/v1/calls", json=call_body(rng, address=address), headers=headers)
                     assert response.status_code == 201, response.text
                 statements = 0
                 profiler = cProfile.Profile() if profile_path else None
@@ -96,8 +102,8 @@ async def run(calls: int, profile_path: str | None, admin_url: str) -> dict[str,
                 if profiler:
                     profiler.enable()
                 for _ in range(calls):
-                    response = await client.post("/v1/calls", json=call_body(rng),
-                                                 headers=headers)
+                    response = await client.post(
+                        "/v1/calls", json=call_body(rng, address=address), headers=headers)
                     assert response.status_code == 201, response.text
                 if profiler:
                     profiler.disable()
@@ -107,7 +113,7 @@ async def run(calls: int, profile_path: str | None, admin_url: str) -> dict[str,
         if profiler and profile_path:
             profiler.dump_stats(profile_path)
             pstats.Stats(profile_path).sort_stats("cumulative").print_stats(40)
-        return {"calls": calls, "elapsed_s": round(elapsed, 3),
+        return {"calls": calls, "address": address, "elapsed_s": round(elapsed, 3),
                 "calls_per_s": round(calls / elapsed, 1),
                 "ms_per_call": round(elapsed / calls * 1000, 2),
                 "cpu_ms_per_call": round(cpu / calls * 1000, 2),
@@ -120,10 +126,13 @@ async def run(calls: int, profile_path: str | None, admin_url: str) -> dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--address", action="store_true",
+                        help="free-text addresses instead of typed positions")
     parser.add_argument("--profile", help="write a cProfile file here")
     parser.add_argument("--admin-url", default=ADMIN_URL)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.calls, args.profile, args.admin_url))))
+    print(json.dumps(asyncio.run(run(args.calls, args.profile, args.admin_url,
+                                      address=args.address))))
 
 
 if __name__ == "__main__":
