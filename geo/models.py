@@ -10,6 +10,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -48,6 +49,14 @@ class AdminArea(Base):
     )
     geom = mapped_column(
         Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=True
+    )
+    # Stored for the place search (migration 0008): where to put a hit, and how vague it is.
+    label_point = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False),
+        Computed("ST_PointOnSurface(geom)", persisted=True),
+    )
+    radius_m: Mapped[float | None] = mapped_column(
+        Float(53), Computed("sqrt(ST_Area(geom::geography) / pi())", persisted=True)
     )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

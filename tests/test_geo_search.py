@@ -428,8 +428,9 @@ async def test_search_statement_uses_the_trigram_indexes(session: AsyncSession) 
         name, value = setting.split("=", 1)
         await session.execute(text("SELECT set_config(:name, :value, true)"),
                               {"name": name, "value": value})
+    query = body.split("RETURN QUERY", 1)[1].rsplit(";", 1)[0]
     await session.execute(text(
-        "PREPARE place_search(text[], float8, int, float8) AS " + body.replace(":", "\\:")))
+        "PREPARE place_search(text[], float8, int, float8) AS " + query.replace(":", "\\:")))
     terms, _ = search.search_terms(parse_query("Jl. Gajah Mada, Jagalan"))
     literal = await session.scalar(  # EXPLAIN EXECUTE takes no parameters
         text("SELECT quote_literal(CAST(:terms AS text[]))"), {"terms": terms})

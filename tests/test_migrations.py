@@ -59,7 +59,7 @@ async def test_geometry_columns_have_gist_indexes(database_url: str) -> None:
     unindexed = {(r["t"], r["c"]) for r in geometry_columns} - indexed
     # Points that are only ever read with their row (a call's position, a candidate) need none.
     assert unindexed <= {("calls", "location"), ("location_candidates", "geom"),
-                         ("cell_towers", "geom")}
+                         ("cell_towers", "geom"), ("areas", "label_point")}
     assert ("areas", "geom") in indexed and ("agencies", "coverage") in indexed
 
 
