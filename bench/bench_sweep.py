@@ -23,12 +23,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event, text
 
-from api.app import create_app
-from bench.profile_intake import ADMIN_URL, SECRET, call_body, postgres_cpu_s
-from dispatch.databases import create_database, drop_database, sqlalchemy_url
-from dispatch.demo import load_demo_into
-from dispatch.migrate import upgrade_async
-from dispatch.settings import Settings
+from bench.profile_intake import ADMIN_URL, call_body, postgres_cpu_s, scratch_app
 from dispatch.sweeper import SWEEP_BATCH, sweep_once
 
 
@@ -45,57 +40,46 @@ async def register_calls(app: Any, calls: int) -> None:
 
 
 async def run(calls: int, batch: int, admin_url: str) -> dict[str, Any]:
-    name = f"siaga112_sweep_{random.randrange(16**8):08x}"
-    url = sqlalchemy_url(await create_database(admin_url, name))
-    try:
-        await upgrade_async(url)
-        await load_demo_into(url)
-        settings = Settings(database_url=url, secret_key=SECRET,  # type: ignore[call-arg]
-                            rate_limit_per_s=1e6, rate_limit_burst=1e6,
-                            ack_timeout_s=[86400] * 4, escalation_sweep_interval_s=3600,
-                            log_level="WARNING")
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            await register_calls(app, calls)
-            sessions = app.state.sessions
-            async with sessions() as session, session.begin():
-                overdue = (await session.execute(text(
-                    "UPDATE assignments SET ack_due_at = now() - interval '1 second'"
-                    " WHERE status = 'queued'"))).rowcount
-            statements = 0
+    async with scratch_app(admin_url, "siaga112_sweep",
+                           escalation_sweep_interval_s=3600) as app:
+        await register_calls(app, calls)
+        sessions = app.state.sessions
+        async with sessions() as session, session.begin():
+            overdue = (await session.execute(text(
+                "UPDATE assignments SET ack_due_at = now() - interval '1 second'"
+                " WHERE status = 'queued'"))).rowcount
+        statements = 0
 
-            def count(*_: Any) -> None:
-                nonlocal statements
-                statements += 1
+        def count(*_: Any) -> None:
+            nonlocal statements
+            statements += 1
 
-            event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
-            escalated = sweeps = 0
-            started = time.perf_counter()
-            cpu_started = time.process_time()
-            postgres_started = postgres_cpu_s()
-            while swept := await sweep_once(sessions, settings, app.state.agency_cache,
-                                            batch=batch):
-                escalated += swept
-                sweeps += 1
-            elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu_started
-            postgres_cpu = postgres_cpu_s() - postgres_started
-            event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
-            async with sessions() as session:
-                states = dict((await session.execute(text(
-                    "SELECT status, count(*) FROM assignments GROUP BY status"))).all())
-                reassigned = await session.scalar(text(
-                    "SELECT count(*) FROM assignments WHERE reason = 'reroute'"))
-        per = max(escalated, 1)
-        return {"calls": calls, "overdue": overdue, "escalated": escalated,
-                "reassigned": reassigned, "assignment_states": states, "batch": batch,
-                "sweeps": sweeps, "elapsed_s": round(elapsed, 3),
-                "escalations_per_s": round(escalated / elapsed, 1),
-                "statements_per_escalation": round(statements / per, 2),
-                "cpu_ms_per_escalation": round(cpu / per * 1000, 3),
-                "postgres_cpu_ms_per_escalation": round(postgres_cpu / per * 1000, 3)}
-    finally:
-        await drop_database(admin_url, name)
+        event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+        escalated = sweeps = 0
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        postgres_started = postgres_cpu_s()
+        while swept := await sweep_once(sessions, app.state.settings, app.state.agency_cache,
+                                        batch=batch):
+            escalated += swept
+            sweeps += 1
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        postgres_cpu = postgres_cpu_s() - postgres_started
+        event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
+        async with sessions() as session:
+            states = dict((await session.execute(text(
+                "SELECT status, count(*) FROM assignments GROUP BY status"))).all())
+            reassigned = await session.scalar(text(
+                "SELECT count(*) FROM assignments WHERE reason = 'reroute'"))
+    per = max(escalated, 1)
+    return {"calls": calls, "overdue": overdue, "escalated": escalated,
+            "reassigned": reassigned, "assignment_states": states, "batch": batch,
+            "sweeps": sweeps, "elapsed_s": round(elapsed, 3),
+            "escalations_per_s": round(escalated / elapsed, 1),
+            "statements_per_escalation": round(statements / per, 2),
+            "cpu_ms_per_escalation": round(cpu / per * 1000, 3),
+            "postgres_cpu_ms_per_escalation": round(postgres_cpu / per * 1000, 3)}
 
 
 def main() -> None:

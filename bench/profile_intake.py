@@ -20,10 +20,13 @@ import os
 import pstats
 import random
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import event
 
 from api.app import create_app
@@ -65,62 +68,69 @@ def call_body(rng: random.Random, *, address: bool = False) -> dict[str, Any]:
     return body
 
 
-async def run(calls: int, profile_path: str | None, admin_url: str, *, address: bool = False
-              ) -> dict[str, Any]:
-    name = f"siaga112_profile_{random.randrange(16**8):08x}"
+@asynccontextmanager
+async def scratch_app(admin_url: str, prefix: str, **settings: Any) -> AsyncIterator[FastAPI]:
+    """The app started (lifespan run) on a scratch database with the demo region, no rate
+    limit and acknowledgement deadlines a day away; the database is dropped after."""
+    name = f"{prefix}_{random.randrange(16**8):08x}"
     url = sqlalchemy_url(await create_database(admin_url, name))
     try:
         await upgrade_async(url)
         await load_demo_into(url)
-        settings = Settings(database_url=url, secret_key=SECRET,  # type: ignore[call-arg]
-                            rate_limit_per_s=1e6, rate_limit_burst=1e6,
-                            ack_timeout_s=[86400] * 4, log_level="WARNING")
-        app = create_app(settings)
+        app = create_app(Settings(  # type: ignore[call-arg]
+            database_url=url, secret_key=SECRET, rate_limit_per_s=1e6, rate_limit_burst=1e6,
+            ack_timeout_s=[86400] * 4, log_level="WARNING", **settings))
         async with app.router.lifespan_context(app):
-            statements = 0
-
-            def count(*_: Any) -> None:
-                nonlocal statements
-                statements += 1
-
-            event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://p") as client:
-                token = (await client.post("/auth/token", data={
-                    "username": "operator", "password": "operator-demo-112"})).json()
-                headers = {"Authorization": f"Bearer {token['access_token']}"}
-                rng = random.Random(112)
-                for _ in range(20):  # warm-up: caches, prepared statements
-                    response = await client.post(
-                        "/v1/calls", json=call_body(rng, address=address), headers=headers)
-                    assert response.status_code == 201, response.text
-                statements = 0
-                profiler = cProfile.Profile() if profile_path else None
-                started = time.perf_counter()
-                cpu_started = time.process_time()
-                postgres_started = postgres_cpu_s()
-                if profiler:
-                    profiler.enable()
-                for _ in range(calls):
-                    response = await client.post(
-                        "/v1/calls", json=call_body(rng, address=address), headers=headers)
-                    assert response.status_code == 201, response.text
-                if profiler:
-                    profiler.disable()
-                elapsed = time.perf_counter() - started
-                cpu = time.process_time() - cpu_started
-                postgres_cpu = postgres_cpu_s() - postgres_started
-        if profiler and profile_path:
-            profiler.dump_stats(profile_path)
-            pstats.Stats(profile_path).sort_stats("cumulative").print_stats(40)
-        return {"calls": calls, "address": address, "elapsed_s": round(elapsed, 3),
-                "calls_per_s": round(calls / elapsed, 1),
-                "ms_per_call": round(elapsed / calls * 1000, 2),
-                "cpu_ms_per_call": round(cpu / calls * 1000, 2),
-                "postgres_cpu_ms_per_call": round(postgres_cpu / calls * 1000, 2),
-                "statements_per_call": round(statements / calls, 2)}
+            yield app
     finally:
         await drop_database(admin_url, name)
+
+
+async def run(calls: int, profile_path: str | None, admin_url: str, *, address: bool = False
+              ) -> dict[str, Any]:
+    async with scratch_app(admin_url, "siaga112_profile") as app:
+        statements = 0
+
+        def count(*_: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://p") as client:
+            token = (await client.post("/auth/token", data={
+                "username": "operator", "password": "operator-demo-112"})).json()
+            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            rng = random.Random(112)
+            for _ in range(20):  # warm-up: caches, prepared statements
+                response = await client.post(
+                    "/v1/calls", json=call_body(rng, address=address), headers=headers)
+                assert response.status_code == 201, response.text
+            statements = 0
+            profiler = cProfile.Profile() if profile_path else None
+            started = time.perf_counter()
+            cpu_started = time.process_time()
+            postgres_started = postgres_cpu_s()
+            if profiler:
+                profiler.enable()
+            for _ in range(calls):
+                response = await client.post(
+                    "/v1/calls", json=call_body(rng, address=address), headers=headers)
+                assert response.status_code == 201, response.text
+            if profiler:
+                profiler.disable()
+            elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+            postgres_cpu = postgres_cpu_s() - postgres_started
+    if profiler and profile_path:
+        profiler.dump_stats(profile_path)
+        pstats.Stats(profile_path).sort_stats("cumulative").print_stats(40)
+    return {"calls": calls, "address": address, "elapsed_s": round(elapsed, 3),
+            "calls_per_s": round(calls / elapsed, 1),
+            "ms_per_call": round(elapsed / calls * 1000, 2),
+            "cpu_ms_per_call": round(cpu / calls * 1000, 2),
+            "postgres_cpu_ms_per_call": round(postgres_cpu / calls * 1000, 2),
+            "statements_per_call": round(statements / calls, 2)}
 
 
 def main() -> None:
