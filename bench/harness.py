@@ -48,6 +48,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -362,6 +363,72 @@ class PgWaits:
             return {"error": str(exc)}
         finally:
             self.child.finish()
+
+
+class CpuShares:
+    """Cores used by each role while it runs: the service's processes, PostgreSQL, this
+    harness's client processes (driver, subscribers), and the rest of the machine, sampled
+    from /proc every 0.5 s (a process that ends between samples loses at most 0.5 s)."""
+
+    def __init__(self, service: Server | None) -> None:
+        self._group = service.proc.pid if service is not None else None
+        self._first: dict[int, tuple[str, int]] = {}
+        self._last: dict[int, int] = {}
+        self._started = time.monotonic()
+        self._busy_start = self._machine()
+        self._sample(baseline=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="cpu-shares")
+        self._thread.start()
+
+    @staticmethod
+    def _machine() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]
+        return sum(values) - idle, sum(values)
+
+    def _role(self, pid: int, name: str, ppid: int, pgrp: int) -> str:
+        me = os.getpid()
+        if pid == me:
+            return "harness"
+        if pgrp == self._group:
+            return "service"
+        if name == "postgres":
+            return "postgresql"
+        return "clients" if ppid == me else "other"
+
+    def _sample(self, baseline: bool = False) -> None:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            pid = int(stat.parent.name)
+            fields = text[text.rindex(")") + 2:].split()
+            ticks = int(fields[11]) + int(fields[12])
+            if pid not in self._first:  # born during the window: counted from zero
+                name = text[text.index("(") + 1:text.rindex(")")]
+                role = self._role(pid, name, int(fields[1]), int(fields[2]))
+                self._first[pid] = (role, ticks if baseline else 0)
+            self._last[pid] = ticks
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        elapsed = time.monotonic() - self._started
+        ticks = Counter[str]()
+        for pid, (role, first) in self._first.items():
+            ticks[role] += self._last[pid] - first
+        hz = os.sysconf("SC_CLK_TCK")
+        busy, total = (b - a for a, b in zip(self._busy_start, self._machine(), strict=True))
+        cores = {role: round(n / hz / elapsed, 2) for role, n in sorted(ticks.items())}
+        cores["machine_busy"] = round(busy / max(total, 1) * (os.cpu_count() or 1), 2)
+        return cores
 
 
 # --- the driver process ---------------------------------------------------------------------------
@@ -832,9 +899,11 @@ def phase_intake(ctx: Context) -> dict[str, Any]:
     base = ctx.service.base_url  # type: ignore[union-attr]
     drive(intake_spec(base, ctx, mode="open", rate=20, duration_s=ctx.plan.warmup_s), 120)
     waits = PgWaits(ctx, max(1.0, ctx.plan.intake_s - 1))
+    cpu = CpuShares(ctx.service)
     saturation = drive(intake_spec(base, ctx, mode="closed",
                                    concurrency=ctx.plan.intake_concurrency,
                                    duration_s=ctx.plan.intake_s), ctx.plan.intake_s + 120)
+    saturation["summary"]["cpu_cores"] = cpu.stop()
     saturation["summary"]["pg_waits"] = waits.collect()
     rate = saturation["summary"]["calls_ok_per_s"] or 1.0
     half = drive(intake_spec(base, ctx, mode="open", rate=rate / 2,
@@ -859,9 +928,11 @@ def e2e_service(ctx: Context, rate: float, subscribers: int, duration_s: float, 
             f"({ready['failed']} failed)")
         rss_before = ctx.service.rss()  # type: ignore[union-attr]
         waits = PgWaits(ctx, duration_s)
+        cpu = CpuShares(ctx.service)
         drove = drive({"base_url": base, "seed": seed, "prank_share": 0.3, "mode": "open",
                        "rate": rate, "duration_s": duration_s, "max_in_flight": 64},
                       duration_s + 600)
+        cpu_cores = cpu.stop()
         expected = expected_records(drove["records"], groups)
         status = subs.wait_for("records", expected, stall_s=5, max_s=120)
         results = subs.stop()
@@ -872,7 +943,8 @@ def e2e_service(ctx: Context, rate: float, subscribers: int, duration_s: float, 
                "prank_share": 0.3, "driver": drove["summary"],
                **join_feed_latencies(drove["records"], results),
                "records_expected": expected, "records_seen": status["records"],
-               "service_rss_kib_before": rss_before, "pg_waits": waits.collect()}
+               "service_rss_kib_before": rss_before, "cpu_cores": cpu_cores,
+               "pg_waits": waits.collect()}
     return service, targets, drove
 
 
