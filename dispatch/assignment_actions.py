@@ -161,7 +161,7 @@ async def escalate_overdue(
         return 0
     agencies = await agencies_by_code(
         session, sorted({d.agency_code for *_, d in escalated if d and d.agency_code}))
-    call_ids = await call_ids_by_incident(session, list(incidents))
+    call_ids = await call_ids_by_incident(session, list({i.id: i for i, *_ in escalated}))
     events = []
     for incident, assignment, previous, decision in escalated:
         events.append(incident_event(
