@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 from fastapi import FastAPI
@@ -82,3 +82,13 @@ async def load_demo_into(url: str) -> None:
     from dispatch.demo import load_demo_into as load
 
     await load(url)
+
+
+async def demo_settings_with_idle_sweeper(
+    make_database: Callable[..., Awaitable[str]],
+) -> Settings:
+    """Settings for a fresh migrated database with the demo region, whose app's own
+    sweeper sweeps once at start and then sleeps an hour: a test drives the sweep itself."""
+    url = await make_database(migrated=True)
+    await load_demo_into(url)
+    return make_settings(url, escalation_sweep_interval_s=3600.0)

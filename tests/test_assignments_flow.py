@@ -13,7 +13,7 @@ from api.deps import install_index_caches
 from dispatch.db import VersionedIndexCache, make_engine, make_sessionmaker
 from dispatch.settings import Settings
 from dispatch.sweeper import run_sweeper, sweep_once
-from tests.support import load_demo_into, login, make_settings, started_client
+from tests.support import demo_settings_with_idle_sweeper, login, make_settings, started_client
 
 KOTA_PRAJURITKULON = {"lat": -7.47, "lon": 112.43}  # Mentikan, kecamatan Prajuritkulon
 
@@ -186,9 +186,7 @@ async def test_new_agency_claiming_a_taken_fallback_is_409_and_not_created(clien
 async def test_sweeper_works_through_a_backlog_without_waiting_per_batch(make_database):
     """A surge nobody acknowledges: after a full batch the sweeper sweeps again at once
     instead of sleeping its interval (an hour here) between batches."""
-    url = await make_database(migrated=True)
-    await load_demo_into(url)
-    settings = make_settings(url, escalation_sweep_interval_s=3600.0)
+    settings = await demo_settings_with_idle_sweeper(make_database)
     app = create_app(settings)  # its own sweeper swept once at start, then sleeps an hour
     async for client in started_client(app):
         operator = await login(client, "operator")

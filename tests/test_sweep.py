@@ -16,7 +16,7 @@ from dispatch import assignment_actions
 from dispatch.db import make_engine, make_sessionmaker
 from dispatch.events import EVENTS_CHANNEL
 from dispatch.sweeper import sweep_once
-from tests.support import load_demo_into, login, make_settings, started_client
+from tests.support import demo_settings_with_idle_sweeper, login, started_client
 from tests.test_assignments_flow import _fresh_agency_cache, _incident
 
 
@@ -29,9 +29,7 @@ async def _events_after(sessions: Any, seq: int) -> list[dict[str, Any]]:
 
 
 async def test_a_batch_escalates_in_a_fixed_number_of_statements(make_database):
-    url = await make_database(migrated=True)
-    await load_demo_into(url)
-    settings = make_settings(url, escalation_sweep_interval_s=3600.0)
+    settings = await demo_settings_with_idle_sweeper(make_database)
     app = create_app(settings)  # its own sweeper swept once at start, then sleeps an hour
     async for client in started_client(app):
         operator = await login(client, "operator")
@@ -117,9 +115,7 @@ async def test_an_assignment_acknowledged_before_the_lock_is_not_escalated(
 ):
     """The overdue rows are read without a lock and the incidents locked after: what was
     acknowledged in between is left alone."""
-    url = await make_database(migrated=True)
-    await load_demo_into(url)
-    settings = make_settings(url, escalation_sweep_interval_s=3600.0)
+    settings = await demo_settings_with_idle_sweeper(make_database)
     app = create_app(settings)
     async for client in started_client(app):
         operator = await login(client, "operator")
