@@ -16,33 +16,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import time
 from typing import Any
 
-import httpx
 from sqlalchemy import event, text
 
-from bench.profile_intake import ADMIN_URL, call_body, postgres_cpu_s, scratch_app
+from bench.profile_intake import ADMIN_URL, operator_intakes, postgres_cpu_s, scratch_app
 from dispatch.sweeper import SWEEP_BATCH, sweep_once
-
-
-async def register_calls(app: Any, calls: int) -> None:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
-        token = (await client.post("/auth/token", data={
-            "username": "operator", "password": "operator-demo-112"})).json()
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
-        rng = random.Random(112)
-        for _ in range(calls):
-            response = await client.post("/v1/calls", json=call_body(rng), headers=headers)
-            assert response.status_code == 201, response.text
 
 
 async def run(calls: int, batch: int, admin_url: str) -> dict[str, Any]:
     async with scratch_app(admin_url, "siaga112_sweep",
                            escalation_sweep_interval_s=3600) as app:
-        await register_calls(app, calls)
+        async with operator_intakes(app) as post:
+            await post(calls)
         sessions = app.state.sessions
         async with sessions() as session, session.begin():
             overdue = (await session.execute(text(

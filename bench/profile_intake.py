@@ -20,8 +20,9 @@ import os
 import pstats
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,11 @@ from dispatch.databases import create_database, drop_database, sqlalchemy_url
 from dispatch.demo import load_demo_into
 from dispatch.migrate import upgrade_async
 from dispatch.settings import Settings
-from dispatch.simulate import address_of, load_kelurahan
+from dispatch.simulate import Kelurahan, address_of, load_kelurahan
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "profile-secret-key-" + "p" * 32
 CATEGORIES = ("traffic_accident", "medical", "fire", "crime", "fire_with_injury")
-KELURAHAN = load_kelurahan()
 
 
 def postgres_cpu_s() -> float:
@@ -57,11 +57,16 @@ def postgres_cpu_s() -> float:
     return total_ticks / os.sysconf("SC_CLK_TCK")
 
 
+@cache
+def _kelurahan() -> tuple[Kelurahan, ...]:
+    return load_kelurahan()
+
+
 def call_body(rng: random.Random, *, address: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"caller_number": f"+62812{rng.randrange(10**7):07d}",
                             "category": rng.choice(CATEGORIES)}
     if address:  # as dispatch simulate writes them
-        body["address"] = address_of(rng, rng.choice(KELURAHAN))
+        body["address"] = address_of(rng, rng.choice(_kelurahan()))
     else:
         body["location"] = {"lat": round(rng.uniform(-7.50, -7.44), 6),
                             "lon": round(rng.uniform(112.41, 112.46), 6), "accuracy_m": 30.0}
@@ -86,6 +91,28 @@ async def scratch_app(admin_url: str, prefix: str, **settings: Any) -> AsyncIter
         await drop_database(admin_url, name)
 
 
+@asynccontextmanager
+async def operator_intakes(
+    app: FastAPI, *, address: bool = False
+) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+    """A function that posts `count` calls (`call_body`) as the demo operator through the
+    ASGI app, each answered 201."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        token = (await client.post("/auth/token", data={
+            "username": "operator", "password": "operator-demo-112"})).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        rng = random.Random(112)
+
+        async def post(count: int) -> None:
+            for _ in range(count):
+                response = await client.post(
+                    "/v1/calls", json=call_body(rng, address=address), headers=headers)
+                assert response.status_code == 201, response.text
+
+        yield post
+
+
 async def run(calls: int, profile_path: str | None, admin_url: str, *, address: bool = False
               ) -> dict[str, Any]:
     async with scratch_app(admin_url, "siaga112_profile") as app:
@@ -96,16 +123,8 @@ async def run(calls: int, profile_path: str | None, admin_url: str, *, address: 
             statements += 1
 
         event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://p") as client:
-            token = (await client.post("/auth/token", data={
-                "username": "operator", "password": "operator-demo-112"})).json()
-            headers = {"Authorization": f"Bearer {token['access_token']}"}
-            rng = random.Random(112)
-            for _ in range(20):  # warm-up: caches, prepared statements
-                response = await client.post(
-                    "/v1/calls", json=call_body(rng, address=address), headers=headers)
-                assert response.status_code == 201, response.text
+        async with operator_intakes(app, address=address) as post:
+            await post(20)  # warm-up: caches, prepared statements
             statements = 0
             profiler = cProfile.Profile() if profile_path else None
             started = time.perf_counter()
@@ -113,10 +132,7 @@ async def run(calls: int, profile_path: str | None, admin_url: str, *, address: 
             postgres_started = postgres_cpu_s()
             if profiler:
                 profiler.enable()
-            for _ in range(calls):
-                response = await client.post(
-                    "/v1/calls", json=call_body(rng, address=address), headers=headers)
-                assert response.status_code == 201, response.text
+            await post(calls)
             if profiler:
                 profiler.disable()
             elapsed = time.perf_counter() - started
