@@ -92,14 +92,17 @@ async def test_live_events_reach_only_the_entitled_agency(server, api) -> None:
         frame = {}
         while frame.get("incident", {}).get("id") != incident["id"]:
             [frame] = await _frames(a, 1)
-            assert frame["assignment"]["agency"]["code"] == "POLSEK-PRAJURITKULON"
+            if frame["assignment"] is not None:  # else an earlier incident's update
+                assert frame["assignment"]["agency"]["code"] == "POLSEK-PRAJURITKULON"
         assert frame["type"] == "assignment.created"
         assert set(frame) >= {"seq", "type", "at", "incident", "assignment"}
         seen_by_b = []
         with pytest.raises(TimeoutError):
             while True:
                 seen_by_b.append(json.loads(await asyncio.wait_for(b.recv(), 1.5)))
-        assert all(f["assignment"]["agency"]["code"] == "DAMKAR-MJK-KOTA" for f in seen_by_b)
+        # Earlier tests' incident.updated/closed frames carry "assignment": null.
+        assert all(f["assignment"]["agency"]["code"] == "DAMKAR-MJK-KOTA"
+                   for f in seen_by_b if f["assignment"] is not None)
         assert incident["id"] not in {f["incident"]["id"] for f in seen_by_b}
 
 
