@@ -12,7 +12,8 @@ limit measured in the same run:
 * intake: POST /v1/calls with a category, closed loop at saturation (calls/s) and open loop
   at half that rate (p50/p99); beside `bench/bare_insert.py` (asyncpg INSERT … RETURNING
   on a table as wide as calls, the service's connection count) and `bench/bare_api.py`
-  (FastAPI + uvicorn doing that insert, served the same way);
+  (FastAPI + uvicorn doing that insert, served the same way); for all three, the cores
+  each role used (`cpu_cores`: the CPU one request costs where);
 * e2e: 201 received by the driver → the assignment frame received by the agency's
   subscriber (time.time_ns on both sides, one machine), 100 calls/s of realistic traffic
   (30 % prank/ghost) with 500 subscribers spread over the 16 demo agency feeds and the
@@ -863,12 +864,13 @@ class Context:
 
 def phase_bare_insert(ctx: Context) -> dict[str, Any]:
     connections = ctx.workers * ctx.pool_per_worker
+    cpu = CpuShares(None)  # the inserting process counts as a client
     out = subprocess.run(
         [sys.executable, "-m", "bench.bare_insert", "--dsn", ctx.db_url, "--connections",
          str(connections), "--duration", str(ctx.plan.bare_insert_s)],
         cwd=REPO, capture_output=True, text=True, timeout=ctx.plan.bare_insert_s + 120,
         check=True)
-    return json.loads(out.stdout)
+    return json.loads(out.stdout) | {"cpu_cores": cpu.stop()}
 
 
 def intake_spec(base_url: str, ctx: Context, **extra: Any) -> dict[str, Any]:
@@ -885,12 +887,17 @@ def phase_bare_api(ctx: Context) -> dict[str, Any]:
         server.wait_ready("/healthz")
         drive(intake_spec(server.base_url, ctx, mode="open", rate=20,
                           duration_s=ctx.plan.warmup_s, login=False), 120)
+        profiler = Profiler(ctx, "bare_api", ctx.plan.intake_s, server)
+        cpu = CpuShares(server)
         result = drive(intake_spec(server.base_url, ctx, mode="closed",
                                    concurrency=ctx.plan.intake_concurrency,
                                    duration_s=ctx.plan.intake_s, login=False),
                        ctx.plan.intake_s + 120)
-        return {"concurrency": ctx.plan.intake_concurrency, "workers": ctx.workers,
-                "pool_per_worker": ctx.pool_per_worker, **result["summary"]}
+        out = {"concurrency": ctx.plan.intake_concurrency, "workers": ctx.workers,
+               "pool_per_worker": ctx.pool_per_worker, **result["summary"],
+               "cpu_cores": cpu.stop()}
+        profile = profiler.collect()
+        return out | {"profile": profile} if profile else out
     finally:
         server.stop()
 
@@ -1161,14 +1168,17 @@ def phase_soak(ctx: Context) -> dict[str, Any]:
 
 
 class Profiler:
-    """py-spy record (raw collapsed stacks) on every worker for `duration_s`."""
+    """py-spy record (raw collapsed stacks) on every worker of `server` (default: the
+    service) for `duration_s`."""
 
-    def __init__(self, ctx: Context, name: str, duration_s: float) -> None:
+    def __init__(self, ctx: Context, name: str, duration_s: float,
+                 server: Server | None = None) -> None:
         self.procs: list[tuple[int, Path, subprocess.Popen[bytes]]] = []
         spy = Path(sys.executable).with_name("py-spy")
-        if not ctx.args.profile or not spy.exists() or ctx.service is None:
+        server = server or ctx.service
+        if not ctx.args.profile or not spy.exists() or server is None:
             return
-        for pid in ctx.service.workers():
+        for pid in server.workers():
             out = ctx.log_dir / f"profile-{name}-{pid}.txt"
             self.procs.append((pid, out, subprocess.Popen(
                 [str(spy), "record", "--pid", str(pid), "--duration", str(int(duration_s)),
@@ -1364,7 +1374,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-compression", action="store_true",
                         help="clients do not offer permessage-deflate")
     parser.add_argument("--profile", action="store_true",
-                        help="py-spy the workers during intake and e2e (needs .venv/bin/py-spy)")
+                        help="py-spy the workers of the bare API and of the service during "
+                        "intake, e2e and fan-out (needs .venv/bin/py-spy)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--log-dir", help="server logs and profiles (default: "
                         "$TMPDIR/siaga112-bench)")
