@@ -30,16 +30,33 @@ class IntakeReads:
     duplicates: list[dict[str, Any]]  # for the provisional position and category
 
 
-# Open incidents of the same category near the point and recent, nearest first.
-_DUPLICATES_SQL = """
+DUPLICATES_SHOWN = 10
+# Open incidents of the same category near the point and recent: the nearest ten by the
+# spheroid distance (to 0.1 m), older first among equals. Where many lie within the radius
+# (a flood: hundreds of the same category), measuring every one of them was the intake
+# read's largest cost. So the index (0009) first walks out nearest first to the tenth by
+# `<->`, a sphere distance, and only the rows within that reach are measured. The two
+# distances differ by under 0.7 % at any one place (the ellipsoid's curvatures at a
+# latitude), so a reach of 1 % (+ 0.1 m for the rounding) past the tenth holds every row
+# the exact ordering would pick.
+_DUPLICATES_SQL = f"""
     SELECT id::text AS incident_id, number, category,
            round(ST_Distance(location::geography,
                              ST_MakePoint(:lon, :lat)::geography)::numeric, 1) AS distance_m,
            round(extract(epoch FROM (:now - created_at))) AS age_s
     FROM incidents
     WHERE status <> 'closed' AND category = :category AND created_at >= :duplicate_since
-      AND ST_DWithin(location::geography, ST_MakePoint(:lon, :lat)::geography, :radius)
-    ORDER BY distance_m, created_at LIMIT 10
+      AND ST_DWithin(location::geography, ST_MakePoint(:lon, :lat)::geography, (
+          SELECT CASE WHEN count(*) < {DUPLICATES_SHOWN} THEN :radius
+                      ELSE least(:radius, max(sphere_m) * 1.01 + 0.1) END
+          FROM (SELECT location::geography <-> ST_MakePoint(:lon, :lat)::geography AS sphere_m
+                FROM incidents
+                WHERE status <> 'closed' AND category = :category
+                  AND created_at >= :duplicate_since
+                  AND ST_DWithin(location::geography, ST_MakePoint(:lon, :lat)::geography,
+                                 :radius)
+                ORDER BY 1 LIMIT {DUPLICATES_SHOWN}) nearest))
+    ORDER BY distance_m, created_at LIMIT {DUPLICATES_SHOWN}
 """
 _DUPLICATES = text(_DUPLICATES_SQL)
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-EXTENSIONS = ("postgis", "pg_trgm")
+EXTENSIONS = ("postgis", "pg_trgm", "btree_gist")
 
 
 def with_database(url: str, name: str) -> str:

@@ -116,9 +116,11 @@ class Incident(Base):
         Index("ix_incidents_location", "location", postgresql_using="gist"),
         Index("ix_incidents_open_category", "category", "created_at",
               postgresql_where=text("status <> 'closed'")),
-        # Answers ST_DWithin(location::geography, …) for the possible-duplicates lookup.
-        Index("ix_incidents_open_geography", text("(location::geography)"),
-              postgresql_using="gist", postgresql_where=text("status <> 'closed'")),
+        # The possible-duplicates lookup: category, ST_DWithin(location::geography, …) and
+        # the time window tested inside the index, nearest first (btree_gist, 0009).
+        Index("ix_incidents_open_nearby", "category", text("(location::geography)"),
+              "created_at", postgresql_using="gist",
+              postgresql_where=text("status <> 'closed'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(

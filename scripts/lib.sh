@@ -135,5 +135,5 @@ ENV
         say "creating database siaga112"
         admin_psql -c "CREATE DATABASE siaga112"
     fi
-    admin_psql -d siaga112 -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm;"
+    admin_psql -d siaga112 -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS btree_gist;"
 }

@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from dispatch.call_reads import _DUPLICATES_SQL, _duplicate_params, possible_duplicates
+from dispatch.call_reads import (
+    _DUPLICATES_SQL,
+    DUPLICATES_SHOWN,
+    _duplicate,
+    _duplicate_params,
+    possible_duplicates,
+)
 from dispatch.db import make_engine, make_sessionmaker
 from dispatch.incidents import Actor, Located
 from geo.locate import distance_m
@@ -51,7 +57,8 @@ async def test_duplicates_lookup_uses_the_geography_index_and_finds_the_nearest(
     finally:
         await engine.dispose()
 
-    assert "ix_incidents_open_geography" in json.dumps(plan)
+    assert "ix_incidents_open_nearby" in json.dumps(plan)
+    assert '"Order By"' in json.dumps(plan)  # walked nearest first, not all measured
     assert jit == "off"
     radius = settings.duplicate_radius_m
     # The service's great-circle distance; PostGIS uses the spheroid (within ±0.5 %).
@@ -62,3 +69,71 @@ async def test_duplicates_lookup_uses_the_geography_index_and_finds_the_nearest(
     assert surely_within <= {d["number"] for d in found} <= maybe_within
     assert all(d["distance_m"] <= radius for d in found)
     assert [d["distance_m"] for d in found] == sorted(d["distance_m"] for d in found)
+
+
+# Every open incident of the category within the radius and window, measured: what the
+# lookup must return, however it finds it.
+_ALL_DUPLICATES_MEASURED = """
+    SELECT id::text AS incident_id, number, category,
+           round(ST_Distance(location::geography,
+                             ST_MakePoint(:lon, :lat)::geography)::numeric, 1) AS distance_m,
+           round(extract(epoch FROM (:now - created_at))) AS age_s
+    FROM incidents
+    WHERE status <> 'closed' AND category = :category AND created_at >= :duplicate_since
+      AND ST_Distance(location::geography, ST_MakePoint(:lon, :lat)::geography) <= :radius
+    ORDER BY distance_m, created_at LIMIT 10
+"""
+
+
+async def test_duplicates_are_the_nearest_ten_older_first_among_equals(
+    make_database: DatabaseFactory,
+) -> None:
+    """A flood: hundreds of open incidents of one category around the caller, fifteen of
+    them reported at one spot. The lookup walks out nearest first and measures only what
+    it reached; its answer must be the exact one."""
+    url = await make_database(migrated=True)
+    await load_demo_into(url)
+    settings = make_settings(url)
+    engine = make_engine(settings)
+    lat0, lon0 = CENTER
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            await session.execute(text("""
+                INSERT INTO incidents (id, number, category, priority, status, location,
+                                       created_at, updated_at)
+                SELECT gen_random_uuid(), 'FLOOD-' || g, c, 2, s,
+                       ST_SetSRID(ST_MakePoint(:lon0 + ((g * 7919) % 200 - 100) * 0.00004,
+                                               :lat0 + ((g * 104729) % 200 - 100) * 0.00004),
+                                  4326),
+                       now() - ((g * 31) % 120) * interval '1 minute'
+                             - g * interval '1 millisecond', now()
+                FROM generate_series(1, 1200) g,
+                     LATERAL (SELECT CASE WHEN g % 3 = 0 THEN 'rescue' ELSE 'medical' END c,
+                                     CASE WHEN g % 11 = 0 THEN 'closed' ELSE 'open' END s) x
+                UNION ALL  -- one spot reported fifteen times, a minute apart
+                SELECT gen_random_uuid(), 'SPOT-' || g, 'medical', 2, 'open',
+                       ST_SetSRID(ST_MakePoint(:lon0 + 0.0003, :lat0), 4326),
+                       now() - g * interval '1 minute', now()
+                FROM generate_series(1, 15) g"""), {"lat0": lat0, "lon0": lon0})
+            await session.execute(text("ANALYZE incidents"))
+            now = datetime.now(UTC)
+            actor = Actor("test", settings, agencies=None)  # type: ignore[arg-type]
+            checked = 0
+            for dlat, dlon in ((0, 0), (0, 0.0003), (0.001, -0.002), (-0.003, 0.001),
+                               (0.0035, 0.0035), (0.02, 0.02)):
+                here = Located(lat0 + dlat, lon0 + dlon, 10.0, "typed", None, None)
+                found = await possible_duplicates(session, actor, "medical", here, now)
+                params = _duplicate_params(actor, "medical", here, now)
+                exact = (await session.execute(text(_ALL_DUPLICATES_MEASURED), params)
+                         ).mappings().all()
+                assert found == [_duplicate(dict(r)) for r in exact], (dlat, dlon)
+                checked += len(found)
+            at_spot = Located(lat0, lon0 + 0.0003, 10.0, "typed", None, None)
+            spot = await possible_duplicates(session, actor, "medical", at_spot, now)
+    finally:
+        await engine.dispose()
+    assert checked >= 4 * DUPLICATES_SHOWN  # most places had more than ten to choose from
+    # At the spot itself: ten of its fifteen reports, the oldest first.
+    assert [d["number"] for d in spot] == [f"SPOT-{g}" for g in range(15, 5, -1)]
+    assert all(d["distance_m"] == 0.0 for d in spot)
+

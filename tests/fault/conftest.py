@@ -157,6 +157,7 @@ async def private_postgres() -> AsyncIterator[PrivateCluster]:
         try:
             await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
         finally:
             await conn.close()
         cluster.url = asyncpg_url(plain)
