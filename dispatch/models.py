@@ -114,8 +114,6 @@ class Incident(Base):
         CheckConstraint("priority BETWEEN 1 AND 4", name="priority"),
         Index("ix_incidents_created_at", "created_at"),
         Index("ix_incidents_location", "location", postgresql_using="gist"),
-        Index("ix_incidents_open_category", "category", "created_at",
-              postgresql_where=text("status <> 'closed'")),
         # The possible-duplicates lookup: category, ST_DWithin(location::geography, …) and
         # the time window tested inside the index, nearest first (btree_gist, 0009).
         Index("ix_incidents_open_nearby", "category", text("(location::geography)"),
