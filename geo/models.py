@@ -37,7 +37,8 @@ class AdminArea(Base):
         CheckConstraint(f"level IN {AREA_LEVELS}", name="level"),
         Index("ix_areas_geom", "geom", postgresql_using="gist"),
         Index("ix_areas_name_trgm", "name", postgresql_using="gin",
-              postgresql_ops={"name": "gin_trgm_ops"}),
+              postgresql_ops={"name": "gin_trgm_ops"},
+              postgresql_with={"fastupdate": "off"}),  # no pending list (0010)
         Index("ix_areas_parent_code", "parent_code"),
     )
 
@@ -70,7 +71,8 @@ class GazetteerEntry(Base):
     __table_args__ = (
         Index("ix_gazetteer_geom", "geom", postgresql_using="gist"),
         Index("ix_gazetteer_name_trgm", "name", postgresql_using="gin",
-              postgresql_ops={"name": "gin_trgm_ops"}),
+              postgresql_ops={"name": "gin_trgm_ops"},
+              postgresql_with={"fastupdate": "off"}),  # no pending list (0010)
     )
 
     id: Mapped[uuid.UUID] = mapped_column(

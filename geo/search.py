@@ -8,7 +8,7 @@ remembers its prefix as a *hint* ("kelurahan", "kecamatan", "kabupaten", "kota",
 prefix as typed and with the prefix spelled out ("kab mojokerto", "kabupaten mojokerto").
 
 Every spelling is matched in one statement (the SQL function `search_place_candidates`,
-migration 0008) against `areas.name` and `gazetteer.name` with the trigram operators `%`
+migrations 0008 and 0010) against `areas.name` and `gazetteer.name` with the trigram operators `%`
 (similarity) and `<<%` (strict word similarity), which the GIN `gin_trgm_ops` indexes
 answer. The score of a candidate for a part is
 
@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 MAX_QUERY_CHARS = 200
 MAX_PARTS = 6
 # The pg_trgm operator thresholds (similarity 0.3, strict word similarity 0.5) are fixed by
-# the search function (migration 0008), so that a server setting cannot change recall.
+# the search function (migrations 0008, 0010), so that a server setting cannot change recall.
 WORD_MATCH_WEIGHT = 0.9  # a name that only contains the query's words scores below an exact one
 HINT_MISMATCH_FACTOR = 0.9
 UNEXPLAINED_FLOOR = 0.75  # share of the score kept when no other part confirms the candidate
@@ -147,7 +147,7 @@ def _part(words: list[str], prefix: str | None) -> QueryPart:
     return QueryPart(plain, hint, spellings)
 
 
-# One statement: the function (migration 0008) runs its query with sequential scans off
+# One statement: the function (migrations 0008, 0010) runs its query with sequential scans off
 # and the pg_trgm thresholds fixed, and leaves the session's settings as they were.
 _SEARCH = text(
     "SELECT * FROM search_place_candidates("
