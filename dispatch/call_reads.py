@@ -36,9 +36,9 @@ DUPLICATES_SHOWN = 10
 # (a flood: hundreds of the same category), measuring every one of them was the intake
 # read's largest cost. So the index (0009) first walks out nearest first to the tenth by
 # `<->`, a sphere distance, and only the rows within that reach are measured. The two
-# distances differ by under 0.7 % at any one place (the ellipsoid's curvatures at a
-# latitude), so a reach of 1 % (+ 0.1 m for the rounding) past the tenth holds every row
-# the exact ordering would pick.
+# distances differ by under 0.6 % (the ellipsoid's curvatures against the mean sphere), so
+# a reach of 1 % (+ 0.1 m for the rounding) past the tenth holds every row the exact
+# ordering would pick; with fewer than ten in the radius, the reach holds them all.
 _DUPLICATES_SQL = f"""
     SELECT id::text AS incident_id, number, category,
            round(ST_Distance(location::geography,
@@ -47,8 +47,7 @@ _DUPLICATES_SQL = f"""
     FROM incidents
     WHERE status <> 'closed' AND category = :category AND created_at >= :duplicate_since
       AND ST_DWithin(location::geography, ST_MakePoint(:lon, :lat)::geography, (
-          SELECT CASE WHEN count(*) < {DUPLICATES_SHOWN} THEN :radius
-                      ELSE least(:radius, max(sphere_m) * 1.01 + 0.1) END
+          SELECT least(:radius, max(sphere_m) * 1.01 + 0.1)  -- none found: the radius
           FROM (SELECT location::geography <-> ST_MakePoint(:lon, :lat)::geography AS sphere_m
                 FROM incidents
                 WHERE status <> 'closed' AND category = :category

@@ -114,6 +114,7 @@ class Incident(Base):
         CheckConstraint("priority BETWEEN 1 AND 4", name="priority"),
         Index("ix_incidents_created_at", "created_at"),
         Index("ix_incidents_location", "location", postgresql_using="gist"),
+        Index("ix_incidents_status_category", "status", "category", "created_at"),
         # The possible-duplicates lookup: category, ST_DWithin(location::geography, …) and
         # the time window tested inside the index, nearest first (btree_gist, 0009).
         Index("ix_incidents_open_nearby", "category", text("(location::geography)"),
