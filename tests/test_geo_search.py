@@ -440,12 +440,12 @@ async def test_search_statement_uses_the_trigram_indexes(session: AsyncSession) 
     assert "Bitmap Index Scan on ix_areas_name_trgm" in plan
     assert "Bitmap Index Scan on ix_gazetteer_name_trgm" in plan
     assert "Seq Scan on areas" not in plan and "Seq Scan on gazetteer" not in plan
-    assert "ix_areas_geom" not in plan  # every area's similarity measured (migration 0010)
+    assert "ix_areas_geom" not in plan  # else every area's similarity is measured (0010)
 
 
 async def test_trigram_indexes_keep_no_pending_list(session: AsyncSession) -> None:
-    """A GIN pending list is read whole by every search until a vacuum merges it; the
-    demo's areas never reach autovacuum's threshold (migration 0010)."""
+    """A GIN pending list is read whole by every search until a vacuum or analyze merges
+    it (migration 0010)."""
     options = dict((await session.execute(text(
         "SELECT relname, reloptions FROM pg_class"
         " WHERE relname IN ('ix_areas_name_trgm', 'ix_gazetteer_name_trgm')"))).all())

@@ -43,6 +43,32 @@ async def test_upgrade_downgrade_upgrade(make_database) -> None:
     assert await _tables(url) == CORE_TABLES
 
 
+async def _search_function_and_trigram_options(url: str) -> tuple[str, dict[str, object]]:
+    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    try:
+        body = await conn.fetchval(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'search_place_candidates'")
+        options = await conn.fetch(
+            "SELECT relname, reloptions FROM pg_class"
+            " WHERE relname IN ('ix_areas_name_trgm', 'ix_gazetteer_name_trgm')")
+        return body, {r["relname"]: r["reloptions"] for r in options}
+    finally:
+        await conn.close()
+
+
+async def test_place_search_migration_goes_back_to_the_previous_function(make_database) -> None:
+    url = await make_database()
+    await migrate.upgrade_async(url)
+    body, options = await _search_function_and_trigram_options(url)
+    assert "area_hits AS MATERIALIZED" in body and "h.placed AND" in body
+    assert set(map(tuple, options.values())) == {("fastupdate=off",)}
+    await migrate.downgrade_async(url, "0009")
+    body, options = await _search_function_and_trigram_options(url)
+    assert "WHERE a.geom IS NOT NULL AND (a.name % ANY($1)" in body
+    assert "MATERIALIZED (  -- the trigram" not in body and "placed" not in body
+    assert set(options.values()) == {None}
+
+
 async def test_geometry_columns_have_gist_indexes(database_url: str) -> None:
     conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
     try:
