@@ -135,5 +135,8 @@ ENV
         say "creating database siaga112"
         admin_psql -c "CREATE DATABASE siaga112"
     fi
-    admin_psql -d siaga112 -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS btree_gist;"
+    local extension
+    for extension in postgis pg_trgm btree_gist; do  # as dispatch/databases.py EXTENSIONS
+        admin_psql -d siaga112 -c "CREATE EXTENSION IF NOT EXISTS $extension"
+    done
 }

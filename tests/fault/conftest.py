@@ -34,6 +34,7 @@ import httpx
 import pytest
 
 from dispatch import migrate
+from dispatch.databases import EXTENSIONS
 from tests.support import asyncpg_url, free_port, load_demo_into, make_settings
 
 PG_COMMAND_TIMEOUT_S = 60.0
@@ -155,9 +156,8 @@ async def private_postgres() -> AsyncIterator[PrivateCluster]:
         plain = f"postgresql://postgres@127.0.0.1:{cluster.port}/siaga112"
         conn = await asyncpg.connect(plain, timeout=10)
         try:
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+            for extension in EXTENSIONS:
+                await conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
         finally:
             await conn.close()
         cluster.url = asyncpg_url(plain)
