@@ -96,6 +96,23 @@ SEARCH_BODY = """
 """
 
 
+def function_sql(body: str) -> str:
+    """The function around a search query (migration 0010 replaces the query)."""
+    return f"""CREATE OR REPLACE FUNCTION search_place_candidates(
+                   terms text[], word_weight float8, cap int, gazetteer_radius float8)
+               RETURNS TABLE (code text, name text, level text, area_code text,
+                              ancestors text[], lat float8, lon float8, radius_m float8,
+                              idxs int[], raws float8[])
+               LANGUAGE plpgsql STABLE
+               SET enable_seqscan = off
+               SET pg_trgm.similarity_threshold = 0.3
+               SET pg_trgm.strict_word_similarity_threshold = 0.5
+               AS $body$
+               #variable_conflict use_column
+               BEGIN RETURN QUERY {body}; END
+               $body$"""
+
+
 def upgrade() -> None:
     op.execute(
         """ALTER TABLE areas
@@ -104,22 +121,7 @@ def upgrade() -> None:
              ADD COLUMN radius_m double precision
                GENERATED ALWAYS AS (sqrt(ST_Area(geom::geography) / pi())) STORED"""
     )
-    op.execute(
-        f"""CREATE FUNCTION search_place_candidates(
-                terms text[], word_weight float8, cap int, gazetteer_radius float8)
-            RETURNS TABLE (code text, name text, level text, area_code text,
-                           ancestors text[], lat float8, lon float8, radius_m float8,
-                           idxs int[], raws float8[])
-            LANGUAGE plpgsql STABLE
-            SET enable_seqscan = off
-            SET pg_trgm.similarity_threshold = 0.3
-            SET pg_trgm.strict_word_similarity_threshold = 0.5
-            AS $body$
-            #variable_conflict use_column
-            BEGIN RETURN QUERY {SEARCH_BODY}; END
-            $body$"""
-    )
-
+    op.execute(function_sql(SEARCH_BODY))
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION search_place_candidates(text[], float8, int, float8)")

@@ -22,6 +22,7 @@ Two things made an address search cost 2.5–9 ms on the demo region's 346 areas
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from alembic import op
 
@@ -32,95 +33,54 @@ depends_on: str | Sequence[str] | None = None
 
 TRIGRAM_INDEXES = ("ix_areas_name_trgm", "ix_gazetteer_name_trgm")
 
-# As in 0008, but for the area_hits CTE (materialized, no geometry test) and `h.placed`.
-SEARCH_BODY = """
-    WITH terms AS MATERIALIZED (
-        SELECT t.term, t.idx::int AS idx
-        FROM unnest($1) WITH ORDINALITY AS t(term, idx)
-    ),
-    area_hits AS MATERIALIZED (  -- the trigram test alone decides the plan: GIN
+
+def _place_search_0008() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "place_search_0008", Path(__file__).with_name("0008_place_search_function.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PREVIOUS = _place_search_0008()
+# 0008's query with the area trigram test alone in a materialized CTE, and the areas
+# without a geometry left out after it.
+CHANGES = (
+    ("""    area_hits AS (
+        SELECT a.code, a.name FROM areas a
+        WHERE a.geom IS NOT NULL AND (a.name % ANY($1) OR a.name %>> ANY($1))
+    ),""",
+     """    area_hits AS MATERIALIZED (  -- the trigram test alone decides the plan: GIN
         SELECT a.code, a.name, a.geom IS NOT NULL AS placed FROM areas a
         WHERE a.name % ANY($1) OR a.name %>> ANY($1)
-    ),
-    gazetteer_hits AS (
-        SELECT g.id, g.name FROM gazetteer g
-        WHERE g.name % ANY($1) OR g.name %>> ANY($1)
-    ),
-    matches AS (
-        SELECT h.code AS area_code, NULL::uuid AS gazetteer_id, t.idx,
-               greatest(similarity(h.name, t.term),
-                        $2 * strict_word_similarity(t.term, h.name)) AS raw
-        FROM area_hits h CROSS JOIN terms t
-        WHERE h.placed AND (h.name % t.term OR t.term <<% h.name)
-        UNION ALL
-        SELECT NULL, h.id, t.idx,
-               greatest(similarity(h.name, t.term),
-                        $2 * strict_word_similarity(t.term, h.name))
-        FROM gazetteer_hits h CROSS JOIN terms t
-        WHERE h.name % t.term OR t.term <<% h.name
-    ),
-    ranked AS (
-        SELECT m.*, row_number() OVER (
-                   PARTITION BY idx ORDER BY raw DESC, area_code, gazetteer_id) AS rank
-        FROM matches m
-    ),
-    grouped AS (  -- every spelling keeps its best candidates, whatever the others match
-        SELECT area_code, gazetteer_id, array_agg(idx ORDER BY idx) AS idxs,
-               array_agg(raw ORDER BY idx) AS raws
-        FROM ranked
-        GROUP BY area_code, gazetteer_id
-        HAVING min(rank) <= $3
-    )
-    SELECT a.code::text, a.name, a.level::text, a.code::text,
-           array_remove(ARRAY[p1.code, p2.code, p3.code], NULL)::text[],
-           ST_Y(a.label_point), ST_X(a.label_point), a.radius_m, g.idxs, g.raws::float8[]
-    FROM grouped g
-    JOIN areas a ON a.code = g.area_code
-    LEFT JOIN areas p1 ON p1.code = a.parent_code
-    LEFT JOIN areas p2 ON p2.code = p1.parent_code
-    LEFT JOIN areas p3 ON p3.code = p2.parent_code
-    UNION ALL
-    SELECT z.id::text, z.name, z.kind::text, z.area_code::text,
-           array_remove(ARRAY[k.code, p1.code, p2.code, p3.code], NULL)::text[],
-           ST_Y(z.geom), ST_X(z.geom), $4, g.idxs, g.raws::float8[]
-    FROM grouped g
-    JOIN gazetteer z ON z.id = g.gazetteer_id
-    LEFT JOIN areas k ON k.code = z.area_code
-    LEFT JOIN areas p1 ON p1.code = k.parent_code
-    LEFT JOIN areas p2 ON p2.code = p1.parent_code
-    LEFT JOIN areas p3 ON p3.code = p2.parent_code
-"""
+    ),"""),
+    ("""        FROM area_hits h CROSS JOIN terms t
+        WHERE h.name % t.term OR t.term <<% h.name""",
+     """        FROM area_hits h CROSS JOIN terms t
+        WHERE h.placed AND (h.name % t.term OR t.term <<% h.name)"""),
+)
 
 
-def _function(body: str) -> str:
-    return f"""CREATE OR REPLACE FUNCTION search_place_candidates(
-                   terms text[], word_weight float8, cap int, gazetteer_radius float8)
-               RETURNS TABLE (code text, name text, level text, area_code text,
-                              ancestors text[], lat float8, lon float8, radius_m float8,
-                              idxs int[], raws float8[])
-               LANGUAGE plpgsql STABLE
-               SET enable_seqscan = off
-               SET pg_trgm.similarity_threshold = 0.3
-               SET pg_trgm.strict_word_similarity_threshold = 0.5
-               AS $body$
-               #variable_conflict use_column
-               BEGIN RETURN QUERY {body}; END
-               $body$"""
+def _changed(body: str) -> str:
+    for old, new in CHANGES:
+        if old not in body:
+            raise RuntimeError(f"0008's search query no longer holds {old!r}")
+        body = body.replace(old, new)
+    return body
+
+
+SEARCH_BODY = _changed(PREVIOUS.SEARCH_BODY)
 
 
 def upgrade() -> None:
     for index in TRIGRAM_INDEXES:
         op.execute(f"ALTER INDEX {index} SET (fastupdate = off)")
         op.execute(f"SELECT gin_clean_pending_list('{index}'::regclass)")
-    op.execute(_function(SEARCH_BODY))
+    op.execute(PREVIOUS.function_sql(SEARCH_BODY))
 
 
 def downgrade() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "place_search_0008", Path(__file__).with_name("0008_place_search_function.py"))
-    assert spec is not None and spec.loader is not None
-    previous = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(previous)
-    op.execute(_function(previous.SEARCH_BODY))
+    op.execute(PREVIOUS.function_sql(PREVIOUS.SEARCH_BODY))
     for index in TRIGRAM_INDEXES:
         op.execute(f"ALTER INDEX {index} RESET (fastupdate)")
