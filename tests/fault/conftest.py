@@ -29,12 +29,11 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from dispatch import migrate
-from dispatch.databases import EXTENSIONS
+from dispatch.databases import create_database
 from tests.support import asyncpg_url, free_port, load_demo_into, make_settings
 
 PG_COMMAND_TIMEOUT_S = 60.0
@@ -148,19 +147,7 @@ async def private_postgres() -> AsyncIterator[PrivateCluster]:
     cluster = PrivateCluster(bindir, directory, free_port())
     try:
         await asyncio.to_thread(cluster.initialise)
-        admin = await asyncpg.connect(cluster.admin_url, timeout=10)
-        try:
-            await admin.execute("CREATE DATABASE siaga112")
-        finally:
-            await admin.close()
-        plain = f"postgresql://postgres@127.0.0.1:{cluster.port}/siaga112"
-        conn = await asyncpg.connect(plain, timeout=10)
-        try:
-            for extension in EXTENSIONS:
-                await conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
-        finally:
-            await conn.close()
-        cluster.url = asyncpg_url(plain)
+        cluster.url = asyncpg_url(await create_database(cluster.admin_url, "siaga112"))
         await migrate.upgrade_async(cluster.url)
         await load_demo_into(cluster.url)
         yield cluster
