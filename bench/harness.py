@@ -59,6 +59,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.profile_shares import collapsed_stacks
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "bench-secret-key-" + "k" * 32
@@ -1200,24 +1202,17 @@ class Profiler:
 
 
 def summarize_collapsed(path: Path, top: int) -> dict[str, Any]:
-    """Self and inclusive sample shares per frame from py-spy's collapsed stacks (raw
-    format: `frame;frame;… count`, a frame being `function (path:line)`), plus the
+    """Self and inclusive sample shares per frame from py-spy's collapsed stacks, plus the
     inclusive shares of the project's own frames (not the venv, not the stdlib)."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     project: Counter[str] = Counter()
     total = 0
     with contextlib.suppress(OSError):
-        for line in path.read_text().splitlines():
-            stack, _, count_text = line.rpartition(" ")
-            if not stack or not count_text.isdigit():
-                continue
-            count = int(count_text)
+        for stack, count in collapsed_stacks(path):
             frames = []
             mine = set()
-            for raw in stack.split(";"):
-                function, _, where = raw.partition(" (")
-                file = where.rsplit(":", 1)[0]
+            for function, file in stack:
                 name = f"{function} {file.rsplit('/', 1)[-1]}"
                 frames.append(name)
                 if file.removeprefix(str(REPO) + "/").split("/", 1)[0] in PROJECT_PACKAGES:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 # (group, a frame that puts a sample in it): the intake's steps before the handler itself.
@@ -27,10 +28,18 @@ HANDLER_STEPS = (
 HANDLERS = ("register_call dispatch/calls.py", "create_app.<locals>.register_call bench/")
 
 
-def _frame_name(raw: str) -> str:
-    """`function (path/file.py:12)` → `function path/file.py` (the path as py-spy gives it)."""
-    function, _, where = raw.partition(" (")
-    return f"{function} {where.rsplit(':', 1)[0]}" if where else function
+def collapsed_stacks(path: Path) -> Iterator[tuple[list[tuple[str, str]], int]]:
+    """(frames, sample count) per line of py-spy's raw format (`frame;frame;… count`, a
+    frame being `function (path:line)`), each frame as (function, path)."""
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        frames = []
+        for raw in stack.split(";"):
+            function, _, where = raw.partition(" (")
+            frames.append((function, where.rsplit(":", 1)[0]))
+        yield frames, int(count_text)
 
 
 def group_of(frames: list[str]) -> str:
@@ -56,13 +65,10 @@ def group_of(frames: list[str]) -> str:
 def shares(path: Path) -> tuple[int, Counter[str]]:
     counts: Counter[str] = Counter()
     total = 0
-    for line in path.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for frames, count in collapsed_stacks(path):
         total += count
-        counts[group_of([_frame_name(raw) for raw in stack.split(";")])] += count
+        counts[group_of([f"{function} {file}" if file else function
+                         for function, file in frames])] += count
     return total, counts
 
 
