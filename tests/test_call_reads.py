@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.call_reads import (
@@ -160,24 +160,20 @@ async def test_duplicates_are_the_nearest_ten_older_first_among_equals(
 async def _generic_plan_of_the_intake_read(session: AsyncSession) -> list[str]:
     """EXPLAIN of the intake's read as the service runs it: a prepared statement whose plan
     is made once for every category, point and radius."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    sql = re.sub(r"(?<!:):(\w+)", number, _INTAKE_READS.text)
+    compiled = _INTAKE_READS.compile(dialect=asyncpg_dialect())  # $1… as the service sends
+    names = compiled.positiontup or []
     types = {"numbered": "bool", "caller": "text", "pranks": "text[]", "lon": "float8",
              "lat": "float8", "category": "text", "radius": "float8"}
     values = {"numbered": "true", "caller": "'+6281234567890'", "pranks": "'{prank,ghost}'",
               "lon": str(CENTER[1]), "lat": str(CENTER[0]), "category": "'medical'",
               "radius": "500"}
-    await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-    await session.execute(text(
+    connection = await session.connection()
+    await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    await connection.exec_driver_sql(
         f"PREPARE intake_read({', '.join(types.get(n, 'timestamptz') for n in names)}) AS "
-        + sql.replace(":", "\\:")))
+        + str(compiled))
     args = ", ".join(values.get(n, "now() - interval '1 hour'") for n in names)
-    plan = [row[0] for row in await session.execute(text(f"EXPLAIN EXECUTE intake_read({args})"))]
-    await session.execute(text("DEALLOCATE intake_read"))
+    result = await connection.exec_driver_sql(f"EXPLAIN EXECUTE intake_read({args})")
+    plan = [row[0] for row in result]
+    await connection.exec_driver_sql("DEALLOCATE intake_read")
     return plan
