@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import migrations.all_models  # noqa: F401
 from dispatch import migrate
+from dispatch.databases import plain_url
 from dispatch.db import Base
 from dispatch.migrate import include_object
 
@@ -21,7 +22,7 @@ CORE_TABLES = {
 
 
 async def _tables(url: str) -> set[str]:
-    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(url))
     try:
         rows = await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
@@ -44,7 +45,7 @@ async def test_upgrade_downgrade_upgrade(make_database) -> None:
 
 
 async def _search_function_and_trigram_options(url: str) -> tuple[str, dict[str, object]]:
-    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(url))
     try:
         body = await conn.fetchval(
             "SELECT prosrc FROM pg_proc WHERE proname = 'search_place_candidates'")
@@ -70,7 +71,7 @@ async def test_place_search_migration_goes_back_to_the_previous_function(make_da
 
 
 async def test_geometry_columns_have_gist_indexes(database_url: str) -> None:
-    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(database_url))
     try:
         geometry_columns = await conn.fetch(
             "SELECT f_table_name AS t, f_geometry_column AS c, type, srid FROM geometry_columns"
@@ -112,7 +113,7 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
     "TRUNCATE events CASCADE",
 ])
 async def test_event_log_refuses_changes(database_url: str, statement: str) -> None:
-    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(database_url))
     probe = conn.transaction()
     await probe.start()
     try:
@@ -130,7 +131,7 @@ async def test_numbering_continues_across_the_counter_migration(make_database) -
     """0005 replaces the row-locked counter: a day numbered before continues after it."""
     url = await make_database()
     await migrate.upgrade_async(url, "0004")
-    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(url))
     try:
         await conn.execute("INSERT INTO incident_counters VALUES ('MJK', '2026-11-23', 41)")
         await migrate.upgrade_async(url, "0005")
