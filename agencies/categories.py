@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agencies.models import Category
-from dispatch.errors import Invalid
-from dispatch.events import append_event
+from dispatch.core.errors import Invalid
+from dispatch.core.events import append_event
 
 
 def category_view(category: Category) -> dict[str, Any]:

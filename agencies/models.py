@@ -23,9 +23,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dispatch.db import Base
+from dispatch.core.agency_kinds import AGENCY_KINDS
+from dispatch.core.db import Base
 
-AGENCY_KINDS = ("police", "fire", "health", "disaster", "sar", "utility")
 ASSIGNMENT_STATUSES = (
     "queued", "acknowledged", "en_route", "on_scene", "completed", "declined", "escalated",
     "cancelled",

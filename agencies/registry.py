@@ -16,10 +16,11 @@ from shapely.validation import explain_validity
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import AGENCY_KINDS, Agency, Category
+from agencies.models import Agency, Category
 from agencies.routing import AgencyIndex, AgencyRecord
-from dispatch.errors import Conflict, Invalid, NotFound
-from dispatch.events import append_event
+from dispatch.core.agency_kinds import AGENCY_KINDS
+from dispatch.core.errors import Conflict, Invalid, NotFound
+from dispatch.core.events import append_event
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,10 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-KINDS = frozenset({"police", "fire", "health", "disaster", "sar", "utility"})
+from dispatch.core.agency_kinds import AGENCY_KINDS
+from dispatch.core.geodesy import haversine_from_radians
+
 DEFAULT_MAX_NEAREST_M = 25_000.0
-EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
 # Below this many coverages one vectorised prepared point-in-polygon test over all of them
 # (~3 µs for the demo set) beats an STRtree envelope query followed by the same test.
 STRTREE_MIN_COVERAGES = 64
@@ -82,24 +83,8 @@ class _Point(NamedTuple):
 
 
 def _distance_m(p: _Point, s: _Station) -> float:
-    # haversine_m, with the station's trigonometry precomputed
-    h = (
-        math.sin((s.phi - p.phi) / 2) ** 2
-        + p.cos_phi * s.cos_phi * math.sin((s.lam - p.lam) / 2) ** 2
-    )
-    return 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres on a sphere of the mean Earth radius.
-
-    Hand-written rather than pulling in pyproj: under 0.5 % from the ellipsoidal distance,
-    which never changes which station is nearest in any way that matters. Bit-for-bit the
-    `distance_m` that routing reports.
-    """
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    p = _Point(lat1, lon1, phi1, math.radians(lon1), math.cos(phi1))
-    return _distance_m(p, _Station("", phi2, math.radians(lon2), math.cos(phi2)))
+    """haversine_m, with the station's trigonometry precomputed (bit-for-bit the same)."""
+    return haversine_from_radians(p.phi, p.lam, p.cos_phi, s.phi, s.lam, s.cos_phi)
 
 
 def _check_lat_lon(what: str, lat: float, lon: float) -> None:
@@ -342,7 +327,7 @@ def load_agencies_geojson(path: str | PathLike[str]) -> list[AgencyRecord]:
             lat, lon = float(props["station"]["lat"]), float(props["station"]["lon"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{where}: missing or malformed property {exc}") from exc
-        if kind not in KINDS:
+        if kind not in AGENCY_KINDS:
             raise ValueError(f"{where}: unknown kind {kind!r}")
         geometry = feature.get("geometry")
         try:

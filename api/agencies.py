@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from agencies import categories, registry
-from agencies.assignments import agency_queue, assignment_view
 from api.auth import require
 from api.deps import actor_for, agency_scope, unit_of_work
 from api.schemas import AgencyIn, CategoryIn, StatusIn
-from dispatch.assignment_actions import change_assignment_status
-from dispatch.errors import NotFound
-from dispatch.tokens import Principal
+from dispatch.accounts.tokens import Principal
+from dispatch.assignments.actions import change_assignment_status
+from dispatch.assignments.records import agency_queue, assignment_view
+from dispatch.core.errors import NotFound
 
 router = APIRouter(tags=["agencies"])
 Admin = Annotated[Principal, Depends(require("admin"))]

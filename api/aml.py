@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from api.auth import require
 from api.deps import actor_for, area_index, unit_of_work
-from dispatch.aml_intake import receive_aml
-from dispatch.tokens import Principal
+from dispatch.accounts.tokens import Principal
+from dispatch.calls.aml_intake import receive_aml
 
 router = APIRouter(tags=["aml"])
 

@@ -10,20 +10,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from agencies.feed_hub import FeedHub
 from api import agencies, aml, calls, feeds, geo, incidents, ops, stats
 from api.auth import router as auth_router
 from api.deps import install_index_caches
 from api.middleware import BodySizeLimit, RequestMetrics
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimit
-from dispatch import logmask
-from dispatch.audit import run_sealer
-from dispatch.db import make_engine, make_sessionmaker
-from dispatch.notify import Notifier
-from dispatch.settings import Settings, load_settings
-from dispatch.stats_feed import run_stats_publisher
-from dispatch.sweeper import run_sweeper
+from dispatch.assignments.sweeper import run_sweeper
+from dispatch.core import logmask
+from dispatch.core.audit import run_sealer
+from dispatch.core.db import make_engine, make_sessionmaker
+from dispatch.core.feed_hub import FeedHub
+from dispatch.core.notify import Notifier
+from dispatch.core.settings import Settings, load_settings
+from dispatch.stats.feed import run_stats_publisher
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

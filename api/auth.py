@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from dispatch.db import transaction
-from dispatch.errors import DomainError, Forbidden, Unauthorized
-from dispatch.tokens import Principal, authenticate, issue_token, read_token
+from dispatch.accounts.tokens import Principal, authenticate, issue_token, read_token
+from dispatch.core.db import transaction
+from dispatch.core.errors import DomainError, Forbidden, Unauthorized
 
 router = APIRouter(tags=["auth"])
 log = logging.getLogger("siaga112.auth")

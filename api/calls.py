@@ -13,9 +13,9 @@ from fastapi.responses import Response
 from api.auth import require
 from api.deps import actor_for, area_index, unit_of_work
 from api.schemas import CallIn, CallIncidentIn, DispositionIn
-from dispatch import calls as calls_domain
-from dispatch import idempotency
-from dispatch.tokens import Principal
+from dispatch.accounts.tokens import Principal
+from dispatch.calls import actions, idempotency, intake, queries
+from dispatch.calls.input import CallInput, ManualLocation
 
 
 def json_response(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -29,13 +29,13 @@ Operator = Annotated[Principal, Depends(require("operator", "supervisor"))]
 Reader = Annotated[Principal, Depends(require("operator", "supervisor", "admin"))]
 
 
-def _call_input(body: CallIn) -> calls_domain.CallInput:
-    return calls_domain.CallInput(
+def _call_input(body: CallIn) -> CallInput:
+    return CallInput(
         caller_number=body.caller_number,
         received_at=body.received_at,
         channel=body.channel,
         aml=body.aml,
-        location=calls_domain.ManualLocation(**body.location.model_dump())
+        location=ManualLocation(**body.location.model_dump())
         if body.location else None,
         address=body.address,
         cell=body.cell.model_dump() if body.cell else None,
@@ -64,7 +64,7 @@ async def register_call(
                                      headers={"Idempotent-Replayed": "true"})
         actor = await actor_for(request, principal, session)
         areas = await area_index(request, session)
-        result = await calls_domain.register_call(session, actor, areas, _call_input(body))
+        result = await intake.register_call(session, actor, areas, _call_input(body))
         if idempotency_key:
             await idempotency.remember(session, user_id, idempotency_key, digest, 201, result)
     return json_response(result, 201)
@@ -81,7 +81,7 @@ async def list_calls(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     async with unit_of_work(request) as session:
-        return await calls_domain.list_calls(
+        return await queries.list_calls(
             session, since=since, until=until, disposition=disposition, limit=limit,
             cursor=cursor,
         )
@@ -90,7 +90,7 @@ async def list_calls(
 @router.get("/{call_id}")
 async def get_call(request: Request, call_id: uuid.UUID, principal: Reader) -> dict[str, Any]:
     async with unit_of_work(request) as session:
-        return await calls_domain.read_call(session, call_id)
+        return await queries.read_call(session, call_id)
 
 
 @router.post("/{call_id}/incident", status_code=201)
@@ -99,7 +99,7 @@ async def open_incident_for_call(
 ) -> dict[str, Any]:
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
-        return await calls_domain.incident_for_call(
+        return await actions.incident_for_call(
             session, actor, call_id, category=body.category, priority=body.priority,
             description=body.description, link_incident_id=body.link_incident_id,
         )
@@ -111,5 +111,5 @@ async def set_disposition(
 ) -> dict[str, Any]:
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
-        return await calls_domain.close_call(session, actor, call_id, body.disposition,
+        return await actions.close_call(session, actor, call_id, body.disposition,
                                              body.note)

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from agencies.registry import AgencyDirectory, build_directory
+from dispatch.accounts.tokens import Principal
+from dispatch.actor import Actor
 from dispatch.batch_write import NOTIFY_AFTER_COMMIT
-from dispatch.db import VersionedIndexCache, transaction
-from dispatch.incidents import Actor
-from dispatch.settings import Settings
-from dispatch.tokens import Principal
+from dispatch.core.db import VersionedIndexCache, transaction
+from dispatch.core.settings import Settings
 from geo.area_store import build_area_index
 from geo.areas import AreaIndex
 

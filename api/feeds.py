@@ -15,11 +15,11 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from agencies.feed_hub import FeedEvent, Subscriber, read_final_events
 from api.deps import actor_for, unit_of_work
-from dispatch.assignment_actions import change_assignment_status
-from dispatch.errors import DomainError
-from dispatch.tokens import Principal, read_token
+from dispatch.accounts.tokens import Principal, read_token
+from dispatch.assignments.actions import change_assignment_status
+from dispatch.core.errors import DomainError
+from dispatch.core.feed_hub import FeedEvent, Subscriber, read_final_events
 
 router = APIRouter(tags=["feeds"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api.auth import require
 from api.deps import area_index, unit_of_work
-from dispatch.tokens import Principal
+from dispatch.accounts.tokens import Principal
 from geo.search import search_places
 
 router = APIRouter(prefix="/v1/geo", tags=["geography"])

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.auth import require
 from api.deps import actor_for, agency_scope, area_index, unit_of_work
 from api.schemas import CloseIn, IncidentPatch, ManualAssignmentIn
-from dispatch import calls as calls_domain
-from dispatch import incident_queries
-from dispatch.assignment_actions import manual_assignment
-from dispatch.incidents import close_incident, get_incident, incident_view, update_incident
-from dispatch.tokens import Principal
+from dispatch.accounts.tokens import Principal
+from dispatch.assignments.actions import manual_assignment
+from dispatch.calls.input import ManualLocation
+from dispatch.incidents import changes as incident_changes
+from dispatch.incidents import queries as incident_queries
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 Operator = Annotated[Principal, Depends(require("operator", "supervisor"))]
@@ -55,16 +55,12 @@ async def patch_incident(
     request: Request, incident_id: uuid.UUID, body: IncidentPatch, principal: Operator
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True, exclude={"location"})
+    location = None if body.location is None else ManualLocation(**body.location.model_dump())
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
-        located = None
-        if body.location is not None:
-            areas = await area_index(request, session)
-            located = calls_domain.locate(areas, calls_domain.Candidate(
-                "manual", body.location.lat, body.location.lon, body.location.accuracy_m))
-        incident = await update_incident(session, incident_id, actor, changes=changes,
-                                         located=located)
-        return incident_view(incident, await calls_domain.call_ids_of(session, incident.id))
+        areas = await area_index(request, session)
+        return await incident_changes.patch_incident(
+            session, actor, areas, incident_id, changes=changes, location=location)
 
 
 @router.post("/{incident_id}/assignments", status_code=201)
@@ -76,9 +72,7 @@ async def assign_manually(
 ) -> dict[str, Any]:
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
-        await manual_assignment(session, incident_id, body.agency_code, actor)
-        incident = await get_incident(session, incident_id)
-        return incident_view(incident, await calls_domain.call_ids_of(session, incident.id))
+        return await manual_assignment(session, incident_id, body.agency_code, actor)
 
 
 @router.post("/{incident_id}/close")
@@ -87,6 +81,6 @@ async def close(
 ) -> dict[str, Any]:
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
-        incident = await close_incident(session, incident_id, actor, resolution=body.resolution)
-        return incident_view(incident, await calls_domain.call_ids_of(session, incident.id))
+        return await incident_changes.close_incident(
+            session, incident_id, actor, resolution=body.resolution)
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.problems import problem
-from dispatch.migrate import current_revision, head_revision
+from dispatch.core.schema import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
 

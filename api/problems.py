@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dispatch.errors import DomainError
+from dispatch.core.errors import DomainError
 
 log = logging.getLogger("siaga112.api")
 

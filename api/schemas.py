@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from dispatch.core.agency_kinds import AgencyKind
 
 
 class Strict(BaseModel):
@@ -82,7 +83,7 @@ class StationIn(Strict):
 
 class AgencyIn(Strict):
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["police", "fire", "health", "disaster", "sar", "utility"]
+    kind: AgencyKind
     station: StationIn
     coverage: dict[str, Any] | None = None
     active: bool = True
@@ -94,13 +95,8 @@ class AgencyIn(Strict):
 class CategoryIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     name_id: str = Field(min_length=1, max_length=200)
-    agency_kinds: list[Literal["police", "fire", "health", "disaster", "sar", "utility"]] = (
+    agency_kinds: list[AgencyKind] = (
         Field(min_length=1)
     )
     default_priority: int = Field(ge=1, le=4)
     active: bool = True
-
-
-class ListQuery(Strict):
-    since: datetime | None = None
-    until: datetime | None = None

@@ -1,5 +1,5 @@
 """Supervisor statistics per shift (API.md "Supervisor statistics"); the figures and their
-definitions live in dispatch/stats.py."""
+definitions live in dispatch/stats/figures.py."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from fastapi.responses import Response
 
 from api.auth import require
 from api.deps import unit_of_work
-from dispatch import stats
-from dispatch.tokens import Principal
+from dispatch.accounts.tokens import Principal
+from dispatch.stats import figures as stats
 
 router = APIRouter(prefix="/v1/stats", tags=["statistics"])
 Supervisor = Annotated[Principal, Depends(require("supervisor"))]

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from bench.bare_insert import INSERT_SQL, ensure_table, insert_args
+from dispatch.core.databases import plain_url
 
 
 class LocationIn(BaseModel):
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pool", type=int, default=20, help="connections per worker")
     args = parser.parse_args(argv)
-    os.environ["BENCH_DSN"] = "postgresql://" + args.dsn.split("://", 1)[1]
+    os.environ["BENCH_DSN"] = plain_url(args.dsn)
     os.environ["BENCH_POOL"] = str(args.pool)
     uvicorn.run("bench.bare_api:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", proxy_headers=True)

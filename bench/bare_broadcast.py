@@ -32,7 +32,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
-from dispatch.simulate import percentile
+from dispatch.tools.simulate.report import percentile
 
 
 async def serve_broadcast(host: str, port: int, max_s: float) -> None:

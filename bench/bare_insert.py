@@ -24,7 +24,9 @@ from typing import Any
 import asyncpg
 import orjson
 
-from dispatch.simulate import PlannedCall, draw_calls, percentile
+from dispatch.core.databases import plain_url
+from dispatch.tools.simulate.report import percentile
+from dispatch.tools.simulate.traffic import PlannedCall, draw_calls
 
 TABLE_SQL = """
 CREATE TABLE IF NOT EXISTS bench_calls (
@@ -127,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 1 <= args.connections <= 200 or not 0 < args.duration <= 3600:
         parser.error("connections 1..200, duration 0..3600 s")
-    dsn = "postgresql://" + args.dsn.split("://", 1)[1]
+    dsn = plain_url(args.dsn)
     plans = draw_calls(2000, seed=args.seed, prank_share=0.0)
     try:
         import uvloop

@@ -27,11 +27,13 @@ import asyncpg
 import numpy as np
 import shapely
 
-from dispatch.databases import drop_database, with_database
-from geo.areas import Area, AreaIndex, AreaMatch, load_areas_geojson, parent_code
+from dispatch.core.databases import drop_database, with_database
+from geo.area_codes import Area, AreaMatch, parent_code
+from geo.area_geojson import load_areas_geojson
+from geo.areas import AreaIndex
 
 REPO = Path(__file__).resolve().parents[1]
-MOJOKERTO_DIRS = (REPO / "dispatch" / "demo_data", Path("/work/shared/data/mojokerto"))
+MOJOKERTO_DIRS = (REPO / "dispatch" / "tools" / "demo_data", Path("/work/shared/data/mojokerto"))
 MOJOKERTO_FILES = ("desa_kota_mojokerto.geojson", "desa_kab_mojokerto.geojson")
 NATIONAL = Path("/work/shared/data/benchmark/indonesia_desa_5dp.geojson.gz")
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -36,11 +36,12 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dispatch import migrate, stats
-from dispatch.databases import create_database, drop_database, sqlalchemy_url
-from dispatch.db import make_engine, make_sessionmaker, transaction
-from dispatch.demo import load_demo_into
-from dispatch.settings import Settings
+from dispatch.core.databases import create_database, drop_database, sqlalchemy_url
+from dispatch.core.db import make_engine, make_sessionmaker, transaction
+from dispatch.core.settings import Settings
+from dispatch.stats import figures as stats
+from dispatch.tools import migrate
+from dispatch.tools.demo import load_demo_into
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SCRATCH_DB = "siaga112_bench_stats"

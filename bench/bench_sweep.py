@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event, text
 
 from bench.profile_intake import ADMIN_URL, operator_intakes, postgres_cpu_s, scratch_app
-from dispatch.sweeper import SWEEP_BATCH, sweep_once
+from dispatch.assignments.sweeper import SWEEP_BATCH, sweep_once
 
 
 async def run(calls: int, batch: int, admin_url: str) -> dict[str, Any]:

@@ -438,7 +438,10 @@ class CpuShares:
 
 
 async def _drive(pipe: Any, spec: dict[str, Any]) -> None:
-    from dispatch.simulate import Driver, HttpClient, generate_calls, login
+    from bench.http_client import HttpClient
+    from dispatch.tools.simulate.client import login
+    from dispatch.tools.simulate.driver import Driver
+    from dispatch.tools.simulate.traffic import generate_calls
 
     concurrency = spec.get("concurrency", 0)
     client = HttpClient(spec["base_url"],
@@ -688,8 +691,9 @@ class Subscribers:
 
 
 async def create_database(admin_url: str) -> tuple[str, str]:
-    from dispatch import databases, migrate
-    from dispatch.demo import load_demo_into
+    from dispatch.core import databases
+    from dispatch.tools import migrate
+    from dispatch.tools.demo import load_demo_into
 
     name = f"siaga112_bench_{secrets.token_hex(4)}"
     url = await databases.create_database(admin_url, name)
@@ -699,7 +703,7 @@ async def create_database(admin_url: str) -> tuple[str, str]:
 
 
 async def drop_database(admin_url: str, name: str) -> None:
-    from dispatch import databases
+    from dispatch.core import databases
 
     await databases.drop_database(admin_url, name)
 
@@ -731,14 +735,14 @@ async def server_facts(url: str) -> dict[str, Any]:
 
 
 def pct(values: Sequence[float], q: float) -> float | None:
-    from dispatch.simulate import percentile
+    from dispatch.tools.simulate.report import percentile
 
     value = percentile(values, q)
     return None if value is None else round(value, 2)
 
 
 def demo_agency_codes() -> list[str]:
-    data = json.loads((REPO / "dispatch" / "demo_data" / "agencies.geojson").read_text())
+    data = json.loads((REPO / "dispatch" / "tools" / "demo_data" / "agencies.geojson").read_text())
     return [f["properties"]["code"] for f in data["features"]]
 
 
@@ -840,14 +844,16 @@ class Context:
     def start_service(self) -> Server:
         """Migrate to the code's head first (the code may have moved since the database was
         created: others work on the service), then start it and wait for /readyz."""
-        from dispatch import migrate
-        from dispatch.databases import sqlalchemy_url as asyncpg_url
+        from dispatch.core import schema
+        from dispatch.core.databases import sqlalchemy_url
+        from dispatch.tools import migrate
 
-        run_async(migrate.upgrade_async(asyncpg_url(self.db_url)))
+        run_async(migrate.upgrade_async(sqlalchemy_url(self.db_url)))
         self.started.append({"at": time.strftime("%H:%M:%S"),
-                             "migration": migrate.head_revision()})
+                             "migration": schema.head_revision()})
         port = free_port()
-        server = Server("service", [sys.executable, "-m", "dispatch.cli", "serve", "--workers",
+        server = Server("service", [sys.executable, "-m", "dispatch.tools.cli", "serve",
+                                    "--workers",
                                     str(self.workers), "--port", str(port)],
                         self.service_env(), port, self.log_dir)
         self.service = server
@@ -1273,7 +1279,7 @@ def targets_report(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from dispatch.settings import Settings
+    from dispatch.core.settings import Settings
 
     plan = QUICK if args.quick else FULL
     phases = [p.strip() for p in args.phases.split(",")] if args.phases else list(PHASES)

@@ -31,11 +31,11 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from api.app import create_app
-from dispatch.databases import create_database, drop_database, sqlalchemy_url
-from dispatch.demo import load_demo_into
-from dispatch.migrate import upgrade_async
-from dispatch.settings import Settings
-from dispatch.simulate import Kelurahan, address_of, load_kelurahan
+from dispatch.core.databases import create_database, drop_database, sqlalchemy_url
+from dispatch.core.settings import Settings
+from dispatch.tools.demo import load_demo_into
+from dispatch.tools.migrate import upgrade_async
+from dispatch.tools.simulate.traffic import Kelurahan, address_of, load_kelurahan
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "profile-secret-key-" + "p" * 32

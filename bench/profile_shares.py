@@ -18,14 +18,14 @@ from pathlib import Path
 
 # (group, a frame that puts a sample in it): the intake's steps before the handler itself.
 HANDLER_STEPS = (
-    ("read statement", "intake_reads dispatch/call_reads.py"),
+    ("read statement", "intake_reads dispatch/calls/reads.py"),
     ("write statement", "write dispatch/batch_write.py"),
     ("address search", "geocode_address geo/search.py"),
-    ("routing + incident plan", "plan_incident dispatch/incidents.py"),
-    ("phone number", "normalise_number dispatch/calls.py"),
+    ("routing + incident plan", "plan_incident dispatch/incidents/opening.py"),
+    ("phone number", "normalise_number dispatch/calls/input.py"),
     ("reverse geocoding", "AreaIndex.locate geo/areas.py"),
 )
-HANDLERS = ("register_call dispatch/calls.py", "create_app.<locals>.register_call bench/")
+HANDLERS = ("register_call dispatch/calls/intake.py", "create_app.<locals>.register_call bench/")
 
 
 def collapsed_stacks(path: Path) -> Iterator[tuple[list[tuple[str, str]], int]]:
@@ -53,7 +53,7 @@ def group_of(frames: list[str]) -> str:
             if frame in stack:
                 return f"handler: {group}"
         return "handler: the rest"
-    if "unit_of_work " in stack or "transaction dispatch/db.py" in stack:
+    if "unit_of_work " in stack or "transaction dispatch/core/db.py" in stack:
         return "BEGIN/COMMIT"
     if "run_asgi " in stack:
         return "framework: FastAPI, Starlette, middleware, pydantic"

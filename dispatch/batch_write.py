@@ -11,8 +11,8 @@ as one JSON document to a single statement of data-modifying CTEs:
 * foreign keys between the new rows hold: PostgreSQL checks them at the end of the
   statement, when every CTE has run;
 * events are appended in the given order (ORDER BY ordinality) after the transaction has
-  its id (the `tx` CTE, see dispatch/events.py); the feed hubs are woken after commit by
-  the process's Notifier (dispatch/notify.py), not by a NOTIFY in the transaction.
+  its id (the `tx` CTE, see dispatch/core/events.py); the feed hubs are woken after commit by
+  the process's Notifier (dispatch/core/notify.py), not by a NOTIFY in the transaction.
 
 The INSERT text is derived once from the table metadata; a column the object leaves None
 that has a server default gets that default (coalesce), and one with a Python default gets
@@ -144,7 +144,7 @@ def _statement() -> TextClause:
 
 
 # No NOTIFY in the statement: whoever commits the session pokes the process's Notifier
-# when this key is set (api/deps.py, dispatch/notify.py).
+# when this key is set (api/deps.py, dispatch/core/notify.py).
 NOTIFY_AFTER_COMMIT = "notify_after_commit"
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agencies.models import Assignment
-from dispatch.db import Base
+from dispatch.core.db import Base
 
 ROLES = ("gateway", "operator", "supervisor", "agency", "admin")
 CHANNELS = ("voice", "sms", "app")
@@ -224,7 +224,7 @@ class Event(Base):
 
 class EventSeal(Base):
     """The hash chain over the event log: hash(n) = SHA-256(hash(n-1) ‖ event n), written in
-    seq order shortly after commit by one process at a time (dispatch/audit.py)."""
+    seq order shortly after commit by one process at a time (dispatch/core/audit.py)."""
 
     __tablename__ = "event_seals"
 

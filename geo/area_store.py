@@ -6,7 +6,8 @@ from shapely import wkb
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from geo.areas import Area, AreaIndex
+from geo.area_codes import Area
+from geo.areas import AreaIndex
 from geo.models import AdminArea
 
 

@@ -1,8 +1,9 @@
 """In-memory reverse geocoding: a point to its kelurahan/desa, kecamatan, kab/kota and provinsi.
 
 Pure Python over shapely 2; no database here. The caller loads `Area` rows (from PostGIS at
-start, or from GeoJSON with `load_areas_geojson`) and builds an `AreaIndex`, which answers
-`locate(lat, lon)` in microseconds.
+start with geo.area_store, or from GeoJSON with geo.area_geojson) and builds an `AreaIndex`,
+which answers `locate(lat, lon)` in microseconds. The values (`Area`, `AreaMatch`, codes) are
+in geo.area_codes.
 
 Rules (the data has sliver gaps and overlaps between desa polygons, see data/README.md):
 
@@ -20,88 +21,20 @@ Rules (the data has sliver gaps and overlaps between desa polygons, see data/REA
 
 from __future__ import annotations
 
-import gc
-import gzip
-import json
 import math
-import os
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-LEVELS = ("provinsi", "kabkota", "kecamatan", "kelurahan")
-_LEVEL_BY_DEPTH = {i + 1: level for i, level in enumerate(LEVELS)}
-# GeoJSON `level` values of the project's files; desa and kelurahan are the same level.
-_LEVEL_ALIASES = {
-    "desa": "kelurahan",
-    "kelurahan": "kelurahan",
-    "kecamatan": "kecamatan",
-    "kabkota": "kabkota",
-    "provinsi": "provinsi",
-}
-# Metres per degree of arc on the mean Earth sphere (R = 6,371,008.8 m).
-M_PER_DEG = 6_371_008.8 * math.pi / 180.0
+from dispatch.core.geodesy import M_PER_DEG
+from geo.area_codes import Area, AreaMatch, AreaRef, level_of_code, parent_code
+
 _MIN_COS_LAT = 0.01  # keeps the degree bound finite near the poles (no service area there)
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 _ORIGIN = shapely.Point(0.0, 0.0)
-
-
-def parent_code(code: str) -> str | None:
-    """The code minus its last dotted part ("35.76.01" -> "35.76"); None for a provinsi."""
-    head, sep, _ = code.rpartition(".")
-    return head if sep else None
-
-
-def level_of_code(code: str) -> str:
-    """The level implied by the number of dotted parts of a Kemendagri code."""
-    parts = code.split(".")
-    if not all(parts) or len(parts) not in _LEVEL_BY_DEPTH:
-        raise ValueError(f"not a Kemendagri area code: {code!r}")
-    return _LEVEL_BY_DEPTH[len(parts)]
-
-
-@dataclass(frozen=True)
-class Area:
-    code: str
-    name: str
-    level: str  # "provinsi" | "kabkota" | "kecamatan" | "kelurahan" (desa included)
-    parent_code: str | None
-    geometry: BaseGeometry | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AreaRef:
-    code: str
-    name: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "name": self.name}
-
-
-@dataclass(frozen=True, slots=True)
-class AreaMatch:
-    kelurahan: AreaRef
-    kecamatan: AreaRef
-    kabkota: AreaRef
-    provinsi: AreaRef
-    # False when the point fell in a sliver gap and the nearest kelurahan within tolerance
-    # was taken.
-    exact: bool
-
-    def to_dict(self) -> dict[str, dict[str, str]]:
-        return {
-            "kelurahan": self.kelurahan.to_dict(),
-            "kecamatan": self.kecamatan.to_dict(),
-            "kabkota": self.kabkota.to_dict(),
-            "provinsi": self.provinsi.to_dict(),
-        }
 
 
 def _valid_lon_lat(lat: Any, lon: Any) -> tuple[float, float] | None:
@@ -352,99 +285,3 @@ def _lat_lon_pair(point: Any) -> tuple[Any, Any]:
     except (TypeError, ValueError):
         return math.nan, math.nan
     return lat, lon
-
-
-# --- loading the project's GeoJSON files -------------------------------------------------
-
-# Property keys (code, name) of each parent level in the desa/kecamatan/kabkota files.
-_PARENT_KEYS = {
-    "kecamatan": ("kecamatan_code", "kecamatan"),
-    "kabkota": ("kabkota_code", "kabkota"),
-    "provinsi": ("provinsi_code", "provinsi"),
-}
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Parsing a big GeoJSON allocates millions of lists; cyclic GC passes triple the time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _read_feature_collection(path: Path) -> list[dict[str, Any]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as fh, _gc_paused():
-        doc = json.loads(fh.read())
-    if doc.get("type") != "FeatureCollection":
-        raise ValueError(f"{path}: not a GeoJSON FeatureCollection")
-    return doc["features"]
-
-
-def load_areas_geojson(
-    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-) -> list[Area]:
-    """Area rows for every level from the project's GeoJSON files (`.geojson` or `.gz`).
-
-    Feature properties: `code`, `name`, optional `level` ("desa" | "kecamatan" | "kabkota"),
-    and the parents' `*_code`/name pairs when present; where a parent's code is absent (the
-    national file) it is derived from the feature's code. Parents without a feature of
-    their own (the provinsi always) are synthesised with geometry None. Rows come out sorted
-    by level (provinsi first) then code.
-    """
-    if isinstance(paths, str | os.PathLike):
-        paths = [paths]
-    with_feature: dict[str, Area] = {}
-    parent_names: dict[str, str] = {}
-    for raw_path in paths:
-        path = Path(raw_path)
-        features = _read_feature_collection(path)
-        with _gc_paused():
-            for feature in features:
-                area = _area_of_feature(path, feature, parent_names)
-                if area.code in with_feature:
-                    raise ValueError(f"{path}: duplicate area code {area.code}")
-                with_feature[area.code] = area
-    areas = dict(with_feature)
-    for code in {p for c in with_feature for p in _ancestors(c)}:
-        if code not in areas:
-            areas[code] = Area(
-                code, parent_names.get(code, code), level_of_code(code), parent_code(code), None
-            )
-    return sorted(areas.values(), key=lambda a: (LEVELS.index(a.level), a.code))
-
-
-def _area_of_feature(path: Path, feature: dict[str, Any], parent_names: dict[str, str]) -> Area:
-    """The feature's own Area; records its parents' names (first seen wins)."""
-    props = feature.get("properties") or {}
-    code = str(props["code"])
-    level = level_of_code(code)
-    declared = props.get("level")
-    if declared is not None and _LEVEL_ALIASES.get(declared) != level:
-        raise ValueError(f"{path}: {code} has level {declared!r}, its code says {level}")
-    for ancestor in _ancestors(code):
-        key_code, key_name = _PARENT_KEYS[level_of_code(ancestor)]
-        if props.get(key_code) not in (None, ancestor):
-            raise ValueError(f"{path}: {code} has {key_code} {props[key_code]!r}")
-        name = props.get(key_name)
-        if name and ancestor not in parent_names:
-            parent_names[ancestor] = str(name)
-    geometry = feature.get("geometry")
-    return Area(
-        code,
-        str(props.get("name") or code),
-        level,
-        parent_code(code),
-        shape(geometry) if geometry else None,
-    )
-
-
-def _ancestors(code: str) -> Iterator[str]:
-    parent = parent_code(code)
-    while parent is not None:
-        yield parent
-        parent = parent_code(parent)

@@ -1,21 +1,19 @@
 """Location precedence: every candidate position of a call is kept; one is chosen.
 
 AML (the handset's own fix) > a point the operator typed > the serving cell > the address
-text. Plain values only; the database side lives in dispatch/calls.py."""
+text. Plain values only; the database side lives in dispatch/calls/."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from geo.aml import AmlFix
+from geo.aml_fix import AmlFix
 
 PRECEDENCE = ("aml", "manual", "cell", "address")
 # A source the operator typed or confirmed is never replaced silently by a late AML.
 OPERATOR_SOURCES = frozenset({"manual"})
-EARTH_RADIUS_M = 6_371_008.8
 
 
 @dataclass(frozen=True)
@@ -56,10 +54,3 @@ def late_aml_replaces(current_source: str | None) -> bool:
     """A late AML replaces a weaker machine/derived location, never an operator's."""
     return current_source not in OPERATOR_SOURCES and rank("aml") < rank(current_source)
 
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), enough for 'how far apart are two fixes'."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db import Base
+from dispatch.core.db import Base
 
 AREA_LEVELS = ("provinsi", "kabkota", "kecamatan", "kelurahan")
 LOCATION_SOURCES = ("aml", "manual", "cell", "address")

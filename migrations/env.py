@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import migrations.all_models  # noqa: F401  (fills Base.metadata)
-from dispatch.db import Base
-from dispatch.migrate import include_object
+from dispatch.core.db import Base
+from dispatch.core.schema import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -63,7 +63,7 @@ async def run_migrations_online() -> None:
 if context.is_offline_mode():
     run_migrations_offline()
 elif config.attributes.get("connection") is not None:
-    # Called from inside an event loop (dispatch.migrate.upgrade_async) with a connection.
+    # Called from inside an event loop (dispatch.tools.migrate.upgrade_async) with a connection.
     _run_sync(config.attributes["connection"])
 else:
     asyncio.run(run_migrations_online())

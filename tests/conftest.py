@@ -15,12 +15,11 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
-from dispatch import migrate
-from dispatch.databases import create_database, drop_database
-from dispatch.db import make_engine, make_sessionmaker
-from dispatch.settings import Settings
+from dispatch.core.databases import create_database, drop_database, plain_url, sqlalchemy_url
+from dispatch.core.db import make_engine, make_sessionmaker
+from dispatch.core.settings import Settings
+from dispatch.tools import migrate
 from tests.support import (
-    asyncpg_url,
     load_demo_into,
     login,
     make_settings,
@@ -36,7 +35,7 @@ def _server_url() -> str:
             "DATABASE_URL to a role that may create databases",
             returncode=2,
         )
-    return "postgresql://" + url.split("://", 1)[1]
+    return plain_url(url)
 
 
 DatabaseFactory = Callable[..., Awaitable[str]]
@@ -53,8 +52,8 @@ async def make_database() -> AsyncIterator[DatabaseFactory]:
         created.append(name)
         url = await create_database(server, name)
         if migrated:
-            await migrate.upgrade_async(asyncpg_url(url))
-        return asyncpg_url(url)
+            await migrate.upgrade_async(sqlalchemy_url(url))
+        return sqlalchemy_url(url)
 
     yield create
     for name in created:

@@ -7,14 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 from fastapi import FastAPI
 
-from dispatch.databases import sqlalchemy_url, with_database
-from dispatch.settings import Settings
-
-__all__ = ["with_database"]
-
-
-def asyncpg_url(url: str) -> str:
-    return sqlalchemy_url(url)
+from dispatch.core.settings import Settings
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
@@ -79,7 +72,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 
 async def load_demo_into(url: str) -> None:
     """Load the bundled demo region into the database at `url` (one transaction)."""
-    from dispatch.demo import load_demo_into as load
+    from dispatch.tools.demo import load_demo_into as load
 
     await load(url)
 

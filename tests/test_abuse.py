@@ -10,11 +10,11 @@ import pytest
 
 from api.app import create_app
 from api.ratelimit import TokenBuckets
-from dispatch.accounts import create_user
-from dispatch.db import make_engine, make_sessionmaker, transaction
-from dispatch.logmask import MaskCallerNumbers, mask_numbers
+from dispatch.accounts.tokens import issue_token
+from dispatch.accounts.users import create_user
+from dispatch.core.db import make_engine, make_sessionmaker, transaction
+from dispatch.core.logmask import MaskCallerNumbers, mask_numbers
 from dispatch.models import User
-from dispatch.tokens import issue_token
 from tests.support import login, make_settings, started_client
 
 

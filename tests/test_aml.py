@@ -15,7 +15,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from geo.aml import AmlFix, parse_aml
+from geo.aml import parse_aml
+from geo.aml_fix import AmlFix
 
 SAMPLES = json.loads((Path(__file__).parent / "data" / "aml_samples.json").read_text("utf-8"))[
     "samples"

@@ -18,23 +18,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box, mapping
 
-from geo.areas import (
-    Area,
-    AreaIndex,
-    AreaMatch,
-    level_of_code,
-    load_areas_geojson,
-    parent_code,
-)
+from geo.area_codes import Area, AreaMatch, level_of_code, parent_code
+from geo.area_geojson import load_areas_geojson
+from geo.areas import AreaIndex
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIRS = (REPO / "dispatch" / "demo_data", Path("/work/shared/data/mojokerto"))
+DATA_DIRS = (REPO / "dispatch" / "tools" / "demo_data", Path("/work/shared/data/mojokerto"))
 DESA_FILES = ("desa_kota_mojokerto.geojson", "desa_kab_mojokerto.geojson")
 MOJOKERTO_BBOX = (112.33187, -7.77922, 112.66377, -7.30313)  # min lon, min lat, max lon, max lat
 
 
 def data_dir() -> Path:
-    """dispatch/demo_data once the files are copied there, else the shared data folder."""
+    """dispatch/tools/demo_data once the files are copied there, else the shared data folder."""
     for folder in DATA_DIRS:
         if all((folder / name).is_file() for name in DESA_FILES):
             return folder

@@ -10,9 +10,9 @@ from sqlalchemy import text
 
 from api.app import create_app
 from api.deps import install_index_caches
-from dispatch.db import VersionedIndexCache, make_engine, make_sessionmaker
-from dispatch.settings import Settings
-from dispatch.sweeper import run_sweeper, sweep_once
+from dispatch.assignments.sweeper import run_sweeper, sweep_once
+from dispatch.core.db import VersionedIndexCache, make_engine, make_sessionmaker
+from dispatch.core.settings import Settings
 from tests.support import demo_settings_with_idle_sweeper, login, make_settings, started_client
 
 KOTA_PRAJURITKULON = {"lat": -7.47, "lon": 112.43}  # Mentikan, kecamatan Prajuritkulon

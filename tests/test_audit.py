@@ -9,12 +9,8 @@ import sys
 import asyncpg
 import pytest
 
-from dispatch.audit import Sealer, verify_chain
-
-
-def _plain(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
-
+from dispatch.core.audit import Sealer, verify_chain
+from dispatch.core.databases import plain_url
 
 INSERT = ("INSERT INTO events (type, actor, entity, entity_id, after) "
           "VALUES ('call.created', 'operator', 'call', $1, '{\"n\": 1}') RETURNING seq")
@@ -23,7 +19,7 @@ INSERT = ("INSERT INTO events (type, actor, entity, entity_id, after) "
 @pytest.fixture
 async def audited(make_database):
     url = await make_database(migrated=True)
-    conn = await asyncpg.connect(_plain(url))
+    conn = await asyncpg.connect(plain_url(url))
     for i in range(5):
         await conn.fetchval(INSERT, f"c{i}")
     yield url, conn
@@ -75,7 +71,7 @@ async def test_event_slipped_in_afterwards_is_found(audited) -> None:
 def test_cli_audit_verify(audited) -> None:
     url, _ = audited
     env = {**os.environ, "DATABASE_URL": url, "DISPATCH_SECRET_KEY": "k" * 40}
-    result = subprocess.run([sys.executable, "-m", "dispatch.cli", "audit", "verify"],
+    result = subprocess.run([sys.executable, "-m", "dispatch.tools.cli", "audit", "verify"],
                             env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "5 events sealed and verified" in result.stdout

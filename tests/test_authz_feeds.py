@@ -11,8 +11,8 @@ import pytest
 import websockets
 
 from api.app import create_app
+from dispatch.accounts.tokens import issue_token
 from dispatch.models import User
-from dispatch.tokens import issue_token
 from tests.support import login, make_settings, serving
 
 OPEN = 0  # the connection stays open: the caller may read that feed

@@ -29,8 +29,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from dispatch.accounts.tokens import issue_token, read_token
 from dispatch.models import User
-from dispatch.tokens import issue_token, read_token
 from tests.support import login
 
 MENTIKAN = {"lat": -7.47, "lon": 112.43}  # kecamatan Prajuritkulon: crime → POLSEK

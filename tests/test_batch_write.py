@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.app import create_app
 from dispatch import batch_write
 from dispatch.batch_write import NewRecords, row_of
-from dispatch.events import event_row
+from dispatch.core.databases import plain_url
+from dispatch.core.events import event_row
 from dispatch.models import Call
 from geo.models import LocationCandidate
 from tests.support import login, make_settings, started_client
@@ -37,10 +38,6 @@ async def quiet(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncCl
         operator = await login(client, "operator")
         await asyncio.sleep(0.2)  # the loops' first round, started with the app
         yield app, client, operator
-
-
-def _plain(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
 
 
 def test_row_of_applies_python_defaults_and_writes_geometry_as_ewkb() -> None:
@@ -63,7 +60,7 @@ async def test_intake_events_share_one_transaction_in_order(
     })
     assert response.status_code == 201, response.text
     body = response.json()
-    conn = await asyncpg.connect(_plain(database_url))
+    conn = await asyncpg.connect(plain_url(database_url))
     try:
         rows = await conn.fetch(
             """SELECT seq, type, txid, entity_id FROM events

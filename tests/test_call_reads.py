@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.call_reads import (
+from dispatch.actor import Actor
+from dispatch.calls.reads import (
     _DUPLICATES_SQL,
     _INTAKE_READS,
     DUPLICATES_SHOWN,
@@ -17,9 +18,9 @@ from dispatch.call_reads import (
     _duplicate_params,
     possible_duplicates,
 )
-from dispatch.db import make_engine, make_sessionmaker
-from dispatch.incidents import Actor, Located
-from geo.locate import distance_m
+from dispatch.core.db import make_engine, make_sessionmaker
+from dispatch.core.geodesy import haversine_m
+from dispatch.incidents.location import Located
 from tests.conftest import DatabaseFactory
 from tests.support import load_demo_into, make_settings
 
@@ -81,7 +82,7 @@ async def test_duplicates_lookup_walks_the_nearby_index_and_finds_the_nearest(
     assert jit == "off"
     radius = settings.duplicate_radius_m
     # The service's great-circle distance; PostGIS uses the spheroid (within 0.6 %).
-    expected = sorted((distance_m(CENTER[0], CENTER[1], r.lat, r.lon), r.number) for r in rows)
+    expected = sorted((haversine_m(CENTER[0], CENTER[1], r.lat, r.lon), r.number) for r in rows)
     surely_within = {number for metres, number in expected if metres <= radius * 0.99}
     maybe_within = {number for metres, number in expected if metres <= radius * 1.01}
     assert len(surely_within) >= 3 and len(maybe_within) <= 10  # the grid's spacing

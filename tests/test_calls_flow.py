@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
+from dispatch.core.databases import plain_url
 from tests.support import login
 
 # Points inside kelurahan, taken from the data (representative points of the polygons).
@@ -17,7 +18,7 @@ MENTIKAN = {"lat": -7.47, "lon": 112.43}  # the data README's own check point
 
 
 async def _events(database_url: str, incident_id: str) -> list[tuple[str, list[str]]]:
-    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(database_url))
     try:
         rows = await conn.fetch(
             "SELECT type, agency_codes FROM events WHERE incident_id = $1 ORDER BY seq",
@@ -122,7 +123,7 @@ async def test_idempotent_retry_returns_first_response(
     ])
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(database_url))
     try:
         count = await conn.fetchval(
             "SELECT count(*) FROM calls WHERE caller_number = '+6281234500005'")

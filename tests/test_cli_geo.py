@@ -31,7 +31,7 @@ async def own_client(own_db: str) -> AsyncIterator[httpx.AsyncClient]:
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url, "DISPATCH_SECRET_KEY": "k" * 40}
-    return subprocess.run([sys.executable, "-m", "dispatch.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "dispatch.tools.cli", *args], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -6,7 +6,8 @@ import json
 
 import asyncpg
 
-from dispatch.demo import DEMO_DATA
+from dispatch.core.databases import plain_url
+from dispatch.tools.demo import DEMO_DATA
 from tests.support import load_demo_into
 
 # The contents of each table, minus timestamps, as one digest.
@@ -21,7 +22,7 @@ SNAPSHOT = {
 
 
 async def _snapshot(url: str) -> dict[str, tuple[int, str]]:
-    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(url))
     try:
         result = {}
         for table, query in SNAPSHOT.items():
@@ -66,7 +67,7 @@ async def test_demo_load_counts_and_idempotence(make_database) -> None:
 
 
 async def test_demo_region_hierarchy(database_url: str) -> None:
-    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(database_url))
     try:
         levels = dict(await conn.fetch("SELECT level, count(*) FROM areas GROUP BY level"))
         orphans = await conn.fetchval(

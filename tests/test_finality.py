@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agencies.feed_hub import Finality
+from dispatch.core.finality import Finality
 
 
 def rows(*seqs: int) -> list[dict]:

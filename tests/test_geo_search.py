@@ -1,5 +1,5 @@
 """Place search and address geocoding against the migrated demo region (Kota and Kabupaten
-Mojokerto). Expected codes come from dispatch/demo_data/desa_*.geojson and
+Mojokerto). Expected codes come from dispatch/tools/demo_data/desa_*.geojson and
 kecamatan_mojokerto.geojson: Mentikan 35.76.01.1003 (kec. Prajuritkulon 35.76.01), Gedongan
 35.76.02.1004 (kec. Magersari 35.76.02), Jagalan 35.76.03.1004 (kec. Kranggan 35.76.03, not
 Magersari), Kauman both 35.16.08.1004 (kec. Mojosari) and 35.76.01.1004 (kec. Prajuritkulon),

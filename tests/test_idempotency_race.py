@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from dispatch.core.databases import plain_url
 from tests.support import login, make_settings, serving
 
 ROUNDS = 5
@@ -40,7 +41,7 @@ async def api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _count_calls(database_url: str, caller_number: str) -> int:
-    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    conn = await asyncpg.connect(plain_url(database_url))
     try:
         return await conn.fetchval(
             "SELECT count(*) FROM calls WHERE caller_number = $1", caller_number)
@@ -144,12 +145,12 @@ async def test_retry_storm_while_the_first_attempt_is_slow_is_503_not_500(
     slow transaction would) while 50 retries arrive at a process with a pool of 2 and a
     0.5 s pool wait: each waiting retry holds a pooled connection, so the pool is certainly
     exhausted. Still exactly one call, and the retries that got no connection must be a
-    retryable 503, not a 500. (The lock key is dispatch/idempotency.py's.)"""
+    retryable 503, not a 500. (The lock key is dispatch/calls/idempotency.py's.)"""
     app = create_app(make_settings(database_url, rate_limit_per_s=100_000.0,
                                    rate_limit_burst=100_000, db_pool_size=2,
                                    db_max_overflow=0, db_connect_timeout_s=0.5))
     limits = httpx.Limits(max_connections=PARALLEL, max_keepalive_connections=PARALLEL)
-    plain = "postgresql://" + database_url.split("://", 1)[1]
+    plain = plain_url(database_url)
     number, key = _number(), secrets.token_hex(8)
     body = {"caller_number": number, "category": "crime", "location": MENTIKAN}
     holder = await asyncpg.connect(plain)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from dispatch.db import VersionedIndexCache
+from dispatch.core.db import VersionedIndexCache
 
 
 async def test_concurrent_requests_share_one_version_check(

@@ -1,4 +1,4 @@
-"""Assignment state machine and derived incident status (agencies/lifecycle.py)."""
+"""Assignment state machine and derived incident status (dispatch/assignments/lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from agencies.lifecycle import (
+from dispatch.assignments.lifecycle import (
     ASSIGNMENT_STATES,
     OPEN_STATES,
     TERMINAL_STATES,

@@ -9,10 +9,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import migrations.all_models  # noqa: F401
-from dispatch import migrate
-from dispatch.databases import plain_url
-from dispatch.db import Base
-from dispatch.migrate import include_object
+from dispatch.core.databases import plain_url
+from dispatch.core.db import Base
+from dispatch.core.schema import include_object
+from dispatch.tools import migrate
 
 CORE_TABLES = {
     "areas", "agencies", "categories", "users", "calls", "incidents", "assignments", "events",

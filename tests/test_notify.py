@@ -1,4 +1,4 @@
-"""The coalesced NOTIFY after commit (dispatch/notify.py)."""
+"""The coalesced NOTIFY after commit (dispatch/core/notify.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from dispatch.events import EVENTS_CHANNEL
-from dispatch.notify import Notifier
-
-
-def _plain(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
+from dispatch.core.databases import plain_url
+from dispatch.core.events import EVENTS_CHANNEL
+from dispatch.core.notify import Notifier
 
 
 async def _listener(dsn: str) -> tuple[asyncpg.Connection, asyncio.Queue[str]]:
@@ -24,7 +21,7 @@ async def _listener(dsn: str) -> tuple[asyncpg.Connection, asyncio.Queue[str]]:
 
 
 async def test_pokes_wake_the_local_hub_and_fold_into_few_notifies(database_url: str) -> None:
-    dsn = _plain(database_url)
+    dsn = plain_url(database_url)
     listener, received = await _listener(dsn)
     woken = 0
 
@@ -57,7 +54,7 @@ async def test_pokes_wake_the_local_hub_and_fold_into_few_notifies(database_url:
 async def test_an_intake_wakes_other_processes_after_commit(
     app: FastAPI, client: httpx.AsyncClient, operator: dict, database_url: str
 ) -> None:
-    listener, received = await _listener(_plain(database_url))
+    listener, received = await _listener(plain_url(database_url))
     try:
         while not received.empty():
             received.get_nowait()

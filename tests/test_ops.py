@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 
 from api.app import create_app
-from dispatch import migrate
+from dispatch.core import schema
+from dispatch.tools import migrate
 from tests.support import make_settings, started_client
 
 
@@ -19,7 +20,7 @@ async def test_readyz_at_head(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {
-        "status": "ready", "database": "ok", "migration": migrate.head_revision()
+        "status": "ready", "database": "ok", "migration": schema.head_revision()
     }
 
 
@@ -32,7 +33,7 @@ async def test_readyz_fails_when_schema_is_behind(make_database) -> None:
     assert behind.status_code == 503
     assert behind.headers["content-type"] == "application/problem+json"
     body = behind.json()
-    assert body["migration"] is None and body["expected_migration"] == migrate.head_revision()
+    assert body["migration"] is None and body["expected_migration"] == schema.head_revision()
     assert "dispatch db upgrade" in body["detail"]
     assert ready.status_code == 200
 

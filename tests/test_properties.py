@@ -4,7 +4,7 @@
   whatever dict it is given, it raises nothing but dispatch.errors.Invalid (a 422), and
   what it returns is a valid, non-empty, 2-D MultiPolygon inside lon/lat range that
   survives a GeoJSON round trip. Valid polygons are accepted unchanged.
-- dispatch.calls.normalise_number (the caller number of every call): a valid Indonesian
+- dispatch.calls.input.normalise_number (the caller number of every call): a valid Indonesian
   number written in any usual local or international form gives one E.164; junk raises
   Invalid (naming caller_number) and nothing else; the output is a fixed point."""
 
@@ -21,8 +21,8 @@ from shapely import MultiPolygon, Polygon
 from shapely.geometry import mapping, shape
 
 from agencies.registry import parse_coverage
-from dispatch.calls import normalise_number
-from dispatch.errors import Invalid
+from dispatch.calls.input import normalise_number
+from dispatch.core.errors import Invalid
 
 PROPERTY_SETTINGS = settings(
     max_examples=400, deadline=None, database=None,

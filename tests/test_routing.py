@@ -19,16 +19,17 @@ from agencies.routing import (
     AgencyIndex,
     AgencyRecord,
     RouteDecision,
-    haversine_m,
     load_agencies_geojson,
 )
+from dispatch.core.agency_kinds import AGENCY_KINDS
+from dispatch.core.geodesy import haversine_m
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path("/work/shared/data")
 
 
 def _data_file(bundled: str, shared: str) -> Path:
-    path = ROOT / "dispatch" / "demo_data" / bundled
+    path = ROOT / "dispatch" / "tools" / "demo_data" / bundled
     return path if path.exists() else SHARED / shared
 
 
@@ -39,7 +40,7 @@ RECORDS = load_agencies_geojson(AGENCIES_FILE)
 INDEX = AgencyIndex.build(RECORDS)
 BY_CODE = {r.code: r for r in RECORDS}
 COVERAGE = {r.code: r.coverage for r in RECORDS}
-ALL_KINDS = ("police", "fire", "health", "disaster", "sar", "utility")
+ALL_KINDS = AGENCY_KINDS
 FALLBACK = {
     "police": "POLRES-MJK-KOTA",
     "fire": "DAMKAR-MJK-KOTA",

@@ -9,7 +9,7 @@ from datetime import time
 
 import pytest
 
-from dispatch.settings import DEMO_SECRET_KEY, SettingsError, load_settings
+from dispatch.core.settings import DEMO_SECRET_KEY, SettingsError, load_settings
 
 URL = "postgresql+asyncpg://u@127.0.0.1:5432/d"
 SECRET = "s" * 40
@@ -75,7 +75,7 @@ def test_cli_reports_bad_setting_without_traceback() -> None:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("DISPATCH_") and k != "DATABASE_URL"}
     result = subprocess.run(
-        [sys.executable, "-m", "dispatch.cli", "db", "upgrade"],
+        [sys.executable, "-m", "dispatch.tools.cli", "db", "upgrade"],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode == 2

@@ -10,28 +10,30 @@ import phonenumbers
 import pytest
 from shapely import contains_xy
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from dispatch.simulate import (
+from dispatch.tools.simulate.report import percentile
+from dispatch.tools.simulate.traffic import (
     CATEGORY_WEIGHTS,
     DEMO_DATA,
+    PlannedCall,
     draw_calls,
     generate_calls,
     load_kelurahan,
-    percentile,
 )
 
 DRAWS = 2000
 
 
 @pytest.fixture(scope="module")
-def calls() -> list:
+def calls() -> list[PlannedCall]:
     return draw_calls(DRAWS, seed=20261123)
 
 
 @pytest.fixture(scope="module")
-def region():
-    polygons = []
+def region() -> BaseGeometry:
+    polygons: list[BaseGeometry] = []
     for name in ("desa_kota_mojokerto.geojson", "desa_kab_mojokerto.geojson"):
         data = json.loads((DEMO_DATA / name).read_text(encoding="utf-8"))
         polygons += [shape(f["geometry"]) for f in data["features"]]
@@ -44,21 +46,23 @@ def test_same_seed_same_calls_other_seed_other_calls() -> None:
     assert first != draw_calls(300, seed=8)
 
 
-def test_positions_fall_inside_the_demo_region(calls, region) -> None:
+def test_positions_fall_inside_the_demo_region(
+    calls: list[PlannedCall], region: BaseGeometry
+) -> None:
     positions = [c.position for c in calls if c.position is not None]
     assert len(positions) > DRAWS // 2
     inside = contains_xy(region, [lon for _, lon in positions], [lat for lat, _ in positions])
     assert inside.all()
 
 
-def test_positions_lean_toward_kota_mojokerto(calls) -> None:
+def test_positions_lean_toward_kota_mojokerto(calls: list[PlannedCall]) -> None:
     codes = [c.area_code for c in calls if c.disposition is None and c.area_code]
     kota = sum(code.startswith("35.76.") for code in codes)
     # 18 of 322 kelurahan, but most of the calls (kota_share 0.6)
     assert 0.5 < kota / len(codes) < 0.7
 
 
-def test_caller_numbers_are_valid_indonesian_mobiles(calls) -> None:
+def test_caller_numbers_are_valid_indonesian_mobiles(calls: list[PlannedCall]) -> None:
     for call in calls:
         number = phonenumbers.parse(call.payload["caller_number"], "ID")
         assert phonenumbers.is_valid_number(number), call.payload["caller_number"]
@@ -67,7 +71,7 @@ def test_caller_numbers_are_valid_indonesian_mobiles(calls) -> None:
         assert str(number.national_number).startswith("8")
 
 
-def test_prank_share_is_respected(calls) -> None:
+def test_prank_share_is_respected(calls: list[PlannedCall]) -> None:
     pranks = [c for c in calls if c.disposition is not None]
     assert abs(len(pranks) / DRAWS - 0.3) < 0.04
     assert {c.disposition for c in pranks} == {"prank", "ghost"}
@@ -78,7 +82,9 @@ def test_prank_share_is_respected(calls) -> None:
     assert not any(c.disposition for c in draw_calls(200, seed=1, prank_share=0.0))
 
 
-def test_categories_exist_and_the_mix_leads_with_accidents_and_medical(calls) -> None:
+def test_categories_exist_and_the_mix_leads_with_accidents_and_medical(
+    calls: list[PlannedCall],
+) -> None:
     data = json.loads((Path(DEMO_DATA) / "categories.json").read_text(encoding="utf-8"))
     known = {c["code"] for c in data["categories"]}
     assert set(CATEGORY_WEIGHTS) <= known
@@ -87,7 +93,7 @@ def test_categories_exist_and_the_mix_leads_with_accidents_and_medical(calls) ->
     assert [code for code, _ in used.most_common(2)] == ["traffic_accident", "medical"]
 
 
-def test_repeat_callers_and_addresses_occur(calls) -> None:
+def test_repeat_callers_and_addresses_occur(calls: list[PlannedCall]) -> None:
     numbers = Counter(c.payload["caller_number"] for c in calls)
     assert sum(n for n in numbers.values() if n > 1) > DRAWS * 0.05
     assert any("address" in c.payload and "location" not in c.payload for c in calls)

@@ -29,6 +29,7 @@ import httpx
 import pytest
 import websockets
 
+from dispatch.core.databases import plain_url
 from tests.support import free_port, load_demo_into, make_settings
 
 EVENTS = 12000
@@ -66,7 +67,7 @@ async def _serve(database_url: str, log_path: Path) -> tuple[asyncio.subprocess.
            "DISPATCH_LOG_LEVEL": "WARNING", "DISPATCH_FEED_QUEUE_SIZE": str(QUEUE)}
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "dispatch.cli", "serve", "--port", str(port), env=env,
+            sys.executable, "-m", "dispatch.tools.cli", "serve", "--port", str(port), env=env,
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
         for _ in range(300):
@@ -97,7 +98,7 @@ async def test_slow_subscriber_is_cut_off_and_others_unaffected(
 ) -> None:
     database_url = await make_database(migrated=True)
     await load_demo_into(database_url)
-    plain = "postgresql://" + database_url.split("://", 1)[1]
+    plain = plain_url(database_url)
     process, port = await _serve(database_url, tmp_path / "serve.log")
     base = f"127.0.0.1:{port}"
     db = await asyncpg.connect(plain)

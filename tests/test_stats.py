@@ -1,5 +1,5 @@
-"""Shift statistics (dispatch/stats.py, api/stats.py, dispatch/stats_cli.py) on hand-built
-data whose figures were worked out by hand.
+"""Shift statistics (dispatch/stats/figures.py, api/stats.py, dispatch/tools/stats_cli.py) on
+hand-built data whose figures were worked out by hand.
 
 The rows live in a database of this module's own (migrated, demo region loaded), not in
 the run's shared one: the 2031 incidents would top every newest-first incident list and the
@@ -25,12 +25,12 @@ from typer.testing import CliRunner
 from agencies.models import Agency, Assignment
 from api import stats as stats_api
 from api.app import create_app
-from dispatch import stats
-from dispatch.db import make_engine, make_sessionmaker, transaction
-from dispatch.errors import Invalid, NotFound
+from dispatch.core.db import make_engine, make_sessionmaker, transaction
+from dispatch.core.errors import Invalid, NotFound
+from dispatch.core.settings import Settings
 from dispatch.models import Call, Incident, User
-from dispatch.settings import Settings
-from dispatch.stats_cli import stats_app
+from dispatch.stats import figures as stats
+from dispatch.tools.stats_cli import stats_app
 from tests.support import load_demo_into, login, make_settings, started_client
 
 WIB = ZoneInfo("Asia/Jakarta")

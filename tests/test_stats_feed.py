@@ -10,8 +10,8 @@ import httpx
 import websockets
 
 from api.app import create_app
-from dispatch.db import make_engine, make_sessionmaker, transaction
-from dispatch.stats_feed import publish_if_due
+from dispatch.core.db import make_engine, make_sessionmaker, transaction
+from dispatch.stats.feed import publish_if_due
 from tests.support import load_demo_into, login, make_settings, serving
 
 

@@ -12,10 +12,10 @@ import asyncpg
 from sqlalchemy import event, text
 
 from api.app import create_app
-from dispatch import assignment_actions
-from dispatch.db import make_engine, make_sessionmaker
-from dispatch.events import EVENTS_CHANNEL
-from dispatch.sweeper import sweep_once
+from dispatch.assignments import actions as assignment_actions
+from dispatch.assignments.sweeper import sweep_once
+from dispatch.core.db import make_engine, make_sessionmaker
+from dispatch.core.events import EVENTS_CHANNEL
 from tests.support import demo_settings_with_idle_sweeper, login, started_client
 from tests.test_assignments_flow import _fresh_agency_cache, _incident
 

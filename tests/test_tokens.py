@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dispatch.errors import Unauthorized
+from dispatch.accounts.tokens import issue_token, read_token
+from dispatch.core.errors import Unauthorized
 from dispatch.models import User
-from dispatch.tokens import issue_token, read_token
 
 KEY = "token-test-key-" + "t" * 40
 # In the past: PyJWT refuses a token issued in the future (`iat`), whatever `now` says.

@@ -32,9 +32,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dispatch import migrate
-from dispatch.databases import create_database
-from tests.support import asyncpg_url, free_port, load_demo_into, make_settings
+from dispatch.core.databases import create_database, sqlalchemy_url
+from dispatch.tools import migrate
+from tests.support import free_port, load_demo_into, make_settings
 
 PG_COMMAND_TIMEOUT_S = 60.0
 SERVICE_START_TIMEOUT_S = 30.0
@@ -147,7 +147,7 @@ async def private_postgres() -> AsyncIterator[PrivateCluster]:
     cluster = PrivateCluster(bindir, directory, free_port())
     try:
         await asyncio.to_thread(cluster.initialise)
-        cluster.url = asyncpg_url(await create_database(cluster.admin_url, "siaga112"))
+        cluster.url = sqlalchemy_url(await create_database(cluster.admin_url, "siaga112"))
         await migrate.upgrade_async(cluster.url)
         await load_demo_into(cluster.url)
         yield cluster
@@ -236,7 +236,7 @@ class Services:
         }
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "dispatch.cli", "serve", "--host", "127.0.0.1",
+                sys.executable, "-m", "dispatch.tools.cli", "serve", "--host", "127.0.0.1",
                 "--port", str(port), env=environment, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, cwd=str(Path(__file__).parents[2]))
         service = Service(process, port, log_path)

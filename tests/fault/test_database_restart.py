@@ -29,6 +29,7 @@ import httpx
 import pytest
 import websockets
 
+from dispatch.core.databases import plain_url
 from tests.fault.conftest import PrivateCluster, Services, is_log_prefix, unique_numbers
 
 pytestmark = pytest.mark.fault
@@ -108,7 +109,7 @@ async def test_database_restart_under_load(
     private_postgres: PrivateCluster, services: Services
 ) -> None:
     cluster = private_postgres
-    plain = "postgresql://" + cluster.url.split("://", 1)[1]
+    plain = plain_url(cluster.url)
     service = await services.start(cluster.url)
     async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as api:
         tokens = {}
@@ -291,9 +292,9 @@ async def test_feed_hub_waits_for_a_seq_whose_transaction_still_runs(
     xmax seen with the hole" is already true and the hub skips H as rolled back. When NEW
     commits, H must still reach the subscriber, before H+1. Needs a quiet cluster (the
     private one): on a busy server other commits hide the race."""
-    from agencies.feed_hub import FeedHub
+    from dispatch.core.feed_hub import FeedHub
 
-    dsn = "postgresql://" + private_postgres.url.split("://", 1)[1]
+    dsn = plain_url(private_postgres.url)
     hub = FeedHub(dsn, application_name="siaga112-xmax-test")
     await hub.start()
     old = await asyncpg.connect(dsn)

@@ -21,6 +21,7 @@ import httpx
 import pytest
 import websockets
 
+from dispatch.core.databases import plain_url
 from tests.fault.conftest import Service, Services, is_log_prefix, unique_numbers
 
 pytestmark = pytest.mark.fault
@@ -93,7 +94,7 @@ async def _read_feed(ws, frames: list[dict]) -> None:
 
 
 async def test_kill_one_of_two_workers_under_load(demo_database: str, services: Services) -> None:
-    plain = "postgresql://" + demo_database.split("://", 1)[1]
+    plain = plain_url(demo_database)
     survivor = await services.start(demo_database)
     operator = {"Authorization": f"Bearer {await _token(survivor.base_url, 'operator')}"}
     supervisor = await _token(survivor.base_url, "supervisor")

@@ -1,0 +1,1 @@
+"""Incidents: numbering, opening and routing, changes and closing, views, events, queries."""

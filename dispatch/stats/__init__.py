@@ -1,0 +1,1 @@
+"""Shift statistics: the figures of a shift, and their live publication to supervisors."""

@@ -1,0 +1,236 @@
+"""The `dispatch` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from dispatch.core import schema
+from dispatch.core.db import make_engine, make_sessionmaker, transaction
+from dispatch.core.errors import DomainError
+from dispatch.core.settings import Settings, SettingsError, load_settings
+from dispatch.tools import migrate
+from dispatch.tools.simulate.command import simulate
+from dispatch.tools.stats_cli import stats_app
+
+app = typer.Typer(help="Siaga112: 112 emergency command center backend.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+demo_app = typer.Typer(help="The bundled demo region (Mojokerto).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log integrity (hash chain).", no_args_is_help=True)
+geo_app = typer.Typer(help="Geographic reference tables.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(geo_app, name="geo")
+app.add_typer(stats_app, name="stats")
+app.command("simulate")(simulate)
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        errors.print(f"[bold red]Configuration error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision)
+    shown = schema.head_revision() if revision == "head" else revision
+    console.print(f"database at migration [bold]{shown}[/]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` removes the whole schema)."""
+    settings = _settings()
+    migrate.downgrade(settings.database_url, revision)
+    console.print(f"database at migration [bold]{revision}[/]")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the Mojokerto areas, demo agencies, categories and demo users (idempotent)."""
+    from dispatch.tools.demo import load_demo
+
+    settings = _settings()
+
+    async def run() -> None:
+        engine = make_engine(settings)
+        try:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console,
+                transient=False,
+            ) as bar:
+                task = bar.add_task("loading demo region", total=None)
+
+                def advance(step: str, count: int) -> None:
+                    bar.update(task, advance=count, description=f"loading {step}")
+
+                async with transaction(make_sessionmaker(engine)) as session:
+                    result = await load_demo(
+                        session, advance, on_total=lambda n: bar.update(task, total=n)
+                    )
+                bar.update(task, description="demo region loaded")
+        finally:
+            await engine.dispose()
+        console.print(
+            f"{result.areas} areas, {result.agencies} agencies, "
+            f"{result.categories} categories, {len(result.users)} demo users"
+        )
+        table = Table(title="Demo users (demo only: change or remove them in production)")
+        for column in ("username", "password", "role", "agency"):
+            table.add_column(column)
+        for user in result.users:
+            table.add_row(user.username, user.password, user.role, user.agency_code or "")
+        # Wide enough that no password is cut, whatever the terminal says.
+        console.print(table, width=max(console.width, 120))
+
+    asyncio.run(run())
+
+
+@users_app.command("create")
+def users_create(
+    name: str,
+    role: Annotated[str, typer.Option(help="gateway, operator, supervisor, agency or admin")],
+    agency: Annotated[str | None, typer.Option(help="agency code (agency role only)")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a user account."""
+    from dispatch.accounts.users import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+
+    async def run() -> None:
+        engine = make_engine(settings)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                user = await create_user(
+                    session, name, role=role, password=password, agency_code=agency
+                )
+            console.print(f"created {user.role} account [bold]{user.username}[/]")
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        _fail(exc.detail)
+
+
+def _load_table(kind: str, path: Path) -> None:
+    """Read a CSV (a bad line stops everything, naming the line) and upsert it."""
+    from geo.cells import load_cell_towers, read_cell_csv
+    from geo.search import load_gazetteer, read_gazetteer_csv
+
+    reader, loader = {
+        "cells": (read_cell_csv, load_cell_towers),
+        "gazetteer": (read_gazetteer_csv, load_gazetteer),
+    }[kind]
+    try:
+        rows = reader(path)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    settings = _settings()
+
+    async def run() -> int:
+        engine = make_engine(settings)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                return await loader(session, rows)
+        finally:
+            await engine.dispose()
+
+    console.print(f"loaded {asyncio.run(run())} {kind} rows from {path}")
+
+
+@geo_app.command("load-cells")
+def geo_load_cells(path: Path) -> None:
+    """Upsert serving cells from a CSV: mcc,mnc,lac,cid,lat,lon,radius_m."""
+    _load_table("cells", path)
+
+
+@geo_app.command("load-gazetteer")
+def geo_load_gazetteer(path: Path) -> None:
+    """Upsert landmarks and streets from a CSV: name,kind,lat,lon."""
+    _load_table("gazetteer", path)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Seal what is final, then recompute the whole hash chain; exit 1 if it is broken."""
+    from dispatch.core.audit import Sealer, verify_chain
+
+    settings = _settings()
+
+    async def run() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(settings.sync_database_url)
+        try:
+            while await Sealer().seal_pending(conn):
+                pass
+            result = await verify_chain(conn)
+        finally:
+            await conn.close()
+        if not result.ok:
+            _fail(f"audit chain broken at event {result.first_broken_seq}: {result.problem}")
+        console.print(f"audit chain intact: {result.sealed} events sealed and verified, "
+                      f"{result.unsealed_tail} newer events not sealed yet")
+
+    asyncio.run(run())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default DISPATCH_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default DISPATCH_PORT or 8112")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes")] = None,
+) -> None:
+    """Serve the HTTP and WebSocket API with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+    )
+
+
+if __name__ == "__main__":
+    app()
