@@ -33,7 +33,7 @@ from sqlalchemy import Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import Assignment
+from dispatch.assignments.model import Assignment
 from dispatch.models import Call, Incident
 from geo.models import LocationCandidate
 from geo.points import ewkb_hex

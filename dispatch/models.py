@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from agencies.models import Assignment
+from dispatch.assignments.model import Assignment
 from dispatch.core.db import Base
 
 ROLES = ("gateway", "operator", "supervisor", "agency", "admin")

@@ -1,5 +1,6 @@
 """Imports every model module so that Base.metadata knows the whole schema."""
 
 import agencies.models  # noqa: F401
+import dispatch.assignments.model  # noqa: F401
 import dispatch.models  # noqa: F401
 import geo.models  # noqa: F401

@@ -22,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from agencies.models import Agency, Assignment
+from agencies.models import Agency
 from api import stats as stats_api
 from api.app import create_app
+from dispatch.assignments.model import Assignment
 from dispatch.core.db import make_engine, make_sessionmaker, transaction
 from dispatch.core.errors import Invalid, NotFound
 from dispatch.core.settings import Settings

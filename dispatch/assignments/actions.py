@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import Assignment
 from agencies.routing import RouteDecision
 from dispatch import batch_write
 from dispatch.actor import Actor
@@ -23,6 +22,7 @@ from dispatch.assignments.lifecycle import (
     QUEUED,
     IllegalTransition,
 )
+from dispatch.assignments.model import Assignment
 from dispatch.assignments.planning import (
     assign_decisions,
     next_decision_after_decline,

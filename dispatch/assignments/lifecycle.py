@@ -18,9 +18,11 @@ DECLINED = "declined"
 ESCALATED = "escalated"
 CANCELLED = "cancelled"
 
-ASSIGNMENT_STATES = frozenset(
-    {QUEUED, ACKNOWLEDGED, EN_ROUTE, ON_SCENE, COMPLETED, DECLINED, ESCALATED, CANCELLED}
+# In this order in the table's CHECK constraint (migrations/versions/0001).
+ASSIGNMENT_STATUSES = (
+    QUEUED, ACKNOWLEDGED, EN_ROUTE, ON_SCENE, COMPLETED, DECLINED, ESCALATED, CANCELLED
 )
+ASSIGNMENT_STATES = frozenset(ASSIGNMENT_STATUSES)
 TERMINAL_STATES = frozenset({COMPLETED, DECLINED, CANCELLED})
 OPEN_STATES = ASSIGNMENT_STATES - TERMINAL_STATES
 # Waiting for the agency to answer: these are what acknowledgement timers watch.

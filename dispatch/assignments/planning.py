@@ -8,10 +8,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import Agency, Assignment
+from agencies.models import Agency
 from agencies.routing import RouteDecision
 from dispatch.actor import Actor
 from dispatch.assignments.lifecycle import incident_status
+from dispatch.assignments.model import Assignment
 from dispatch.assignments.records import (
     agencies_by_code,
     excluded_agencies,

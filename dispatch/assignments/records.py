@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import Agency, Assignment
+from agencies.models import Agency
 from agencies.routing import RouteDecision
 from dispatch.assignments.lifecycle import (
     ACKNOWLEDGED,
@@ -20,6 +20,7 @@ from dispatch.assignments.lifecycle import (
     QUEUED,
     check_transition,
 )
+from dispatch.assignments.model import Assignment
 
 
 def assignment_view(assignment: Assignment) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import Assignment
 from dispatch.actor import Actor
 from dispatch.assignments.lifecycle import CANCELLED, OPEN_STATES
+from dispatch.assignments.model import Assignment
 from dispatch.assignments.planning import assign_decisions, refresh_status
 from dispatch.assignments.records import (
     apply_transition,

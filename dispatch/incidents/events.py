@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import Assignment
 from dispatch.actor import Actor
+from dispatch.assignments.model import Assignment
 from dispatch.assignments.records import (
     assignment_view,
 )

@@ -59,8 +59,12 @@ def point_of(incident: Incident) -> tuple[float | None, float | None]:
 
 @overload
 def locate(areas: AreaIndex, candidate: Candidate) -> Located: ...
+
+
 @overload
 def locate(areas: AreaIndex, candidate: Candidate | None) -> Located | None: ...
+
+
 def locate(areas: AreaIndex, candidate: Candidate | None) -> Located | None:
     if candidate is None:
         return None

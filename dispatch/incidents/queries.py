@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import Agency, Assignment
+from agencies.models import Agency
+from dispatch.assignments.model import Assignment
 from dispatch.core.errors import NotFound
 from dispatch.core.pagination import decode_cursor, encode_cursor
 from dispatch.incidents.reads import call_ids_by_incident, call_ids_of
