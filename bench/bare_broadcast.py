@@ -5,7 +5,7 @@ gets on /pub to every client connected anywhere else, and the client side that m
     python -m bench.bare_broadcast run [--clients 500] [--messages 1000] [--rate 100]
                                        [--size 1500]
 
-`serve` is what bench/harness.py starts as a separate process. Clients connect with the
+`serve` is what bench/harness/ starts as a separate process. Clients connect with the
 library defaults (permessage-deflate offered and accepted, as the service's uvicorn does).
 A message is JSON `{"id": n, "t": time.time_ns() at send, "pad": "…"}` padded to `size`
 bytes (the harness uses the service's mean frame size); a client records arrival − t.
@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if not (1 <= args.clients <= 5000 and 1 <= args.messages <= 1_000_000):
         parser.error("clients 1..5000, messages 1..1e6")
-    from bench.harness import free_port
+    from bench.harness.servers import free_port
 
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "bench.bare_broadcast", "serve",
