@@ -36,7 +36,7 @@ depends_on: str | Sequence[str] | None = None
 
 # $1 terms text[] (each spelling), $2 word weight, $3 candidates kept per spelling,
 # $4 the radius given to a gazetteer point. Positional, so that the query can be prepared
-# and EXPLAINed on its own (tests/test_geo_search.py takes it from the function's source).
+# and EXPLAINed on its own (tests/test_geo_search_indexes.py takes it from the function's source).
 SEARCH_BODY = """
     WITH terms AS MATERIALIZED (
         SELECT t.term, t.idx::int AS idx
