@@ -39,13 +39,25 @@ ensure_venv() {
     fi
     local stamp="$VENV/.siaga112-installed"
     local want
-    want=$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)
+    want=$(cat "$ROOT/pyproject.toml" "$ROOT/uv.lock" "$ROOT/scripts/uv-requirements.txt" \
+           | sha256sum | cut -d' ' -f1)
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        say "installing Python packages into .venv"
-        "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+        say "installing Python packages into .venv from uv.lock (hashes checked)"
+        "$VENV/bin/python" -m pip install -q --require-hashes -r "$ROOT/scripts/uv-requirements.txt"
+        local pinned="$VENV/siaga112-requirements.txt"
+        "$VENV/bin/uv" export --quiet --frozen --extra dev --no-emit-project \
+            --format requirements-txt --project "$ROOT" -o "$pinned"
+        "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --require-hashes -r "$pinned"
+        "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e "$ROOT"
         echo "$want" > "$stamp"
     fi
+}
+
+# Fails when pyproject.toml asks for something uv.lock does not hold (or holds no more):
+# refresh the lock with `.venv/bin/uv lock` (README, "Dependencies").
+check_lock() {
+    "$VENV/bin/uv" lock --check --quiet --project "$ROOT" \
+        || die "uv.lock does not match pyproject.toml: run .venv/bin/uv lock and commit uv.lock"
 }
 
 # --- PostgreSQL -------------------------------------------------------------------------
