@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,7 +12,6 @@ from api.ratelimit import TokenBuckets
 from dispatch.accounts.tokens import issue_token
 from dispatch.accounts.users import create_user
 from dispatch.core.db import make_engine, make_sessionmaker, transaction
-from dispatch.core.logmask import MaskCallerNumbers, mask_numbers
 from dispatch.models import User
 from tests.support import login, make_settings, started_client
 
@@ -62,24 +60,6 @@ async def test_rate_limit_answers_429_with_retry_after(database_url: str) -> Non
         limited = await client.get("/v1/categories", headers=headers)
     assert statuses[:3] == [200, 200, 200] and 429 in statuses[3:]
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-
-
-@pytest.mark.parametrize(("text", "masked"), [
-    ("caller +6281234567890 called", "caller +6281******890 called"),
-    ("GET /v1/aml?caller_number=%2B6281355500002 HTTP/1.1",
-     "GET /v1/aml?caller_number=%2B62********002 HTTP/1.1"),
-    ("local 081234567890.", "local 08123****890."),
-    ("seq 123456789012 is not a phone", "seq 123456789012 is not a phone"),
-])
-def test_caller_numbers_are_masked(text: str, masked: str) -> None:
-    assert mask_numbers(text) == masked
-
-
-def test_log_filter_masks_formatted_records() -> None:
-    record = logging.LogRecord("x", logging.INFO, "f", 1, "call from %s", ("+6281234567890",),
-                               None)
-    MaskCallerNumbers().filter(record)
-    assert record.getMessage() == "call from +6281******890"
 
 
 async def test_database_outage_is_503_problem(database_url: str) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import asyncpg
 
@@ -87,3 +90,30 @@ async def test_demo_region_hierarchy(database_url: str) -> None:
     assert (mentikan["name"], mentikan["parent_code"]) == ("Mentikan", "35.76.01")
     assert fallbacks["police"] == "POLRES-MJK-KOTA"
     assert set(fallbacks) == {"police", "fire", "health", "disaster", "sar", "utility"}
+
+
+def _demo_load_cli(database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "DISPATCH_SECRET_KEY": "k" * 40,
+           "COLUMNS": "80", "TERM": "xterm"}
+    return subprocess.run([sys.executable, "-m", "dispatch.tools.cli", "demo", "load"],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+async def test_demo_accounts_print_whole_in_80_columns(make_database) -> None:
+    """Every demo password readable in full on an 80-column terminal (a table with a
+    cut-off `polsek-prajuritkulon-de…` was what an operator saw)."""
+    result = _demo_load_cli(await make_database(migrated=True))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    usernames = json.loads((DEMO_DATA / "agencies.geojson").read_text())["features"]
+    for feature in usernames:
+        name = feature["properties"]["code"].lower()
+        assert any(line.split() == [name, f"{name}-demo-112", "agency"] for line in lines), name
+    assert any(line.split() == ["operator", "operator-demo-112", "operator"] for line in lines)
+
+
+async def test_demo_load_before_the_migrations_says_what_to_do(make_database) -> None:
+    result = _demo_load_cli(await make_database(migrated=False))
+    assert result.returncode == 1
+    assert "dispatch db upgrade" in result.stderr and "Traceback" not in result.stderr

@@ -16,11 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,7 +26,8 @@ import pytest
 import websockets
 
 from dispatch.core.databases import plain_url
-from tests.support import free_port, load_demo_into, make_settings
+from tests.servers import dispatch_serve
+from tests.support import load_demo_into
 
 EVENTS = 12000
 CHUNK = 100
@@ -60,29 +57,6 @@ def _rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-async def _serve(database_url: str, log_path: Path) -> tuple[asyncio.subprocess.Process, int]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url,
-           "DISPATCH_SECRET_KEY": make_settings(database_url).secret_key or "",
-           "DISPATCH_LOG_LEVEL": "WARNING", "DISPATCH_FEED_QUEUE_SIZE": str(QUEUE)}
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "dispatch.tools.cli", "serve", "--port", str(port), env=env,
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
-        for _ in range(300):
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/readyz")).status_code == 200:
-                    return process, port
-            if process.returncode is not None:
-                break
-            await asyncio.sleep(0.1)
-    process.kill()
-    await process.wait()
-    tail = await asyncio.to_thread(log_path.read_text)
-    raise RuntimeError(f"dispatch serve did not start: {tail[-2000:]}")
-
-
 async def _slow_socket(port: int) -> socket.socket:
     """A connected socket with a tiny receive buffer (set before connect: it sizes the
     TCP window), so an application that stops reading quickly stops the sender."""
@@ -99,7 +73,11 @@ async def test_slow_subscriber_is_cut_off_and_others_unaffected(
     database_url = await make_database(migrated=True)
     await load_demo_into(database_url)
     plain = plain_url(database_url)
-    process, port = await _serve(database_url, tmp_path / "serve.log")
+    stack = contextlib.AsyncExitStack()
+    served = await stack.enter_async_context(dispatch_serve(
+        database_url, tmp_path / "serve.log",
+        env={"DISPATCH_LOG_LEVEL": "WARNING", "DISPATCH_FEED_QUEUE_SIZE": str(QUEUE)}))
+    process, port = served.process, served.port
     base = f"127.0.0.1:{port}"
     db = await asyncpg.connect(plain)
     background: list[asyncio.Task] = []  # cancelled at the end whatever happens
@@ -246,10 +224,7 @@ async def test_slow_subscriber_is_cut_off_and_others_unaffected(
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await db.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signal.SIGKILL)
-        async with asyncio.timeout(10):
-            await process.wait()
+        await stack.aclose()
 
     fast_seqs = [f["seq"] for _, f in fast_frames]
     assert not fast_closed, f"the reading subscriber was disconnected: {fast_closed}"

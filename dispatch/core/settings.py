@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dispatch.core.logs import LogFormat
+
 MIN_SECRET_LENGTH = 32
 DEMO_SECRET_KEY = "siaga112-demo-secret-key-not-for-production-use"
 
@@ -69,6 +71,7 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(10_000, ge=0)
     db_connect_timeout_s: float = Field(3.0, gt=0)
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
 
     @field_validator("database_url")
     @classmethod

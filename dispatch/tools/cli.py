@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.core import schema
 from dispatch.core.db import make_engine, make_sessionmaker, transaction
@@ -19,6 +20,9 @@ from dispatch.core.settings import Settings, SettingsError, load_settings
 from dispatch.tools import migrate
 from dispatch.tools.simulate.command import simulate
 from dispatch.tools.stats_cli import stats_app
+
+if TYPE_CHECKING:
+    from dispatch.tools.demo import DemoUser
 
 app = typer.Typer(help="Siaga112: 112 emergency command center backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -46,7 +50,7 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     errors.print(f"[bold red]Error:[/] {message}")
     raise typer.Exit(1)
 
@@ -68,6 +72,18 @@ def db_downgrade(revision: str) -> None:
     console.print(f"database at migration [bold]{revision}[/]")
 
 
+def _print_demo_users(users: Sequence[DemoUser]) -> None:
+    """One plain line per account, never wider than 80 columns and never cut: an operator
+    copies these passwords from a terminal. Agency accounts are named after their agency
+    (the code in lower case), so the agency needs no column of its own."""
+    console.print("Demo users (demo only: change or remove them before real use):")
+    name_width = max(len(u.username) for u in users)
+    password_width = max(len(u.password) for u in users)
+    print(f"  {'username':<{name_width}}  {'password':<{password_width}}  role")
+    for user in users:
+        print(f"  {user.username:<{name_width}}  {user.password:<{password_width}}  {user.role}")
+
+
 @demo_app.command("load")
 def demo_load() -> None:
     """Load the Mojokerto areas, demo agencies, categories and demo users (idempotent)."""
@@ -78,6 +94,11 @@ def demo_load() -> None:
     async def run() -> None:
         engine = make_engine(settings)
         try:
+            async with engine.connect() as connection:
+                current = await schema.current_revision(connection)
+            if current != schema.head_revision():
+                _fail(f"the database schema is at {current or 'nothing'}: run "
+                      "`dispatch db upgrade` first")
             with Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -101,13 +122,7 @@ def demo_load() -> None:
             f"{result.areas} areas, {result.agencies} agencies, "
             f"{result.categories} categories, {len(result.users)} demo users"
         )
-        table = Table(title="Demo users (demo only: change or remove them in production)")
-        for column in ("username", "password", "role", "agency"):
-            table.add_column(column)
-        for user in result.users:
-            table.add_row(user.username, user.password, user.role, user.agency_code or "")
-        # Wide enough that no password is cut, whatever the terminal says.
-        console.print(table, width=max(console.width, 120))
+        _print_demo_users(result.users)
 
     asyncio.run(run())
 
@@ -152,10 +167,23 @@ def _load_table(kind: str, path: Path) -> None:
     from geo.cells import load_cell_towers, read_cell_csv
     from geo.search import load_gazetteer, read_gazetteer_csv
 
-    reader, loader = {
-        "cells": (read_cell_csv, load_cell_towers),
-        "gazetteer": (read_gazetteer_csv, load_gazetteer),
-    }[kind]
+    if kind == "cells":
+        _load_rows(kind, path, read_cell_csv, load_cell_towers)
+    elif kind == "gazetteer":
+        _load_rows(kind, path, read_gazetteer_csv, load_gazetteer)
+    else:
+        raise KeyError(kind)
+
+
+_Row = TypeVar("_Row")
+
+
+def _load_rows(
+    kind: str,
+    path: Path,
+    reader: Callable[[Path], list[_Row]],
+    loader: Callable[[AsyncSession, list[_Row]], Awaitable[int]],
+) -> None:
     try:
         rows = reader(path)
     except (OSError, ValueError) as exc:
@@ -219,6 +247,8 @@ def serve(
     """Serve the HTTP and WebSocket API with uvicorn."""
     import uvicorn
 
+    from dispatch.core.logs import logging_config
+
     settings = _settings()
     uvicorn.run(
         "api.app:create_app",
@@ -227,6 +257,8 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level=settings.log_level.lower(),
+        log_config=logging_config(settings.log_level, settings.log_format),
+        access_log=False,  # the app's own access log carries the request id
         proxy_headers=True,
         ws_per_message_deflate=settings.ws_per_message_deflate,
     )
