@@ -2,5 +2,6 @@
 
 import agencies.models  # noqa: F401
 import dispatch.assignments.model  # noqa: F401
+import dispatch.core.ratelimits  # noqa: F401
 import dispatch.models  # noqa: F401
 import geo.models  # noqa: F401

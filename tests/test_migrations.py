@@ -17,7 +17,7 @@ from dispatch.tools import migrate
 CORE_TABLES = {
     "areas", "agencies", "categories", "users", "calls", "incidents", "assignments", "events",
     "incident_days", "idempotency_keys", "gazetteer", "cell_towers", "aml_messages",
-    "location_candidates", "index_versions", "alembic_version", "event_seals",
+    "location_candidates", "index_versions", "alembic_version", "event_seals", "rate_limits",
 }
 
 
