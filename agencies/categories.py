@@ -40,7 +40,7 @@ async def put_category(
         raise Invalid("agency_kinds must not repeat a kind", field="agency_kinds")
     category = await session.get(Category, code, with_for_update=True)
     created = category is None
-    before = None if created else category_view(category)  # type: ignore[arg-type]
+    before = None if category is None else category_view(category)
     if category is None:
         category = Category(code=code)
         session.add(category)

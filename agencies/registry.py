@@ -12,6 +12,7 @@ import shapely
 from geoalchemy2.shape import from_shape
 from shapely import MultiPolygon, Point, Polygon, wkb
 from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,7 +141,7 @@ def parse_coverage(geojson: dict[str, Any] | None) -> MultiPolygon | None:
 
 
 def agency_view(
-    agency: Agency, station: tuple[float, float], coverage: MultiPolygon | None
+    agency: Agency, station: tuple[float, float], coverage: BaseGeometry | None
 ) -> dict[str, Any]:
     return {
         "code": agency.code,

@@ -261,12 +261,16 @@ class AgencyIndex:
             if not len(self._cov_geoms):
                 return []
             # intersects == covers when one side is a point (boundary counts)
-            return np.flatnonzero(shapely.intersects_xy(self._cov_geoms, p.lon, p.lat)).tolist()
+            hits: list[int] = np.flatnonzero(
+                shapely.intersects_xy(self._cov_geoms, p.lon, p.lat)).tolist()
+            return hits
         cand = self._tree.query(shapely.Point(p.lon, p.lat))
         if not len(cand):
             return []
         cand.sort()
-        return cand[shapely.intersects_xy(self._cov_geoms[cand], p.lon, p.lat)].tolist()
+        inside = shapely.intersects_xy(self._cov_geoms[cand], p.lon, p.lat)
+        covering: list[int] = cand[inside].tolist()
+        return covering
 
     def _decide(
         self,

@@ -29,18 +29,19 @@ from typing import Any
 
 import orjson
 from geoalchemy2 import WKBElement
-from sqlalchemy import Table, TextClause, text
+from sqlalchemy import ColumnDefault, Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.assignments.model import Assignment
+from dispatch.core.db import Base
 from dispatch.models import Call, Incident
 from geo.models import LocationCandidate
 from geo.points import ewkb_hex
 
 # Insertion order matters only for readability: PostgreSQL checks the foreign keys between
 # them at the end of the statement.
-TABLES: tuple[tuple[str, type], ...] = (
+TABLES: tuple[tuple[str, type[Base]], ...] = (
     ("incidents", Incident),
     ("calls", Call),
     ("candidates", LocationCandidate),
@@ -80,9 +81,19 @@ def _python_defaults(table: Table) -> tuple[tuple[str, Any, bool], ...]:
         default = column.default
         if default is None:
             columns.append((column.key, None, False))
-        else:
-            columns.append((column.key, default.arg, default.is_callable))  # type: ignore[attr-defined]
+        elif isinstance(default, ColumnDefault):
+            columns.append((column.key, default.arg, default.is_callable))
+        else:  # a Sequence: no model written here has one
+            raise TypeError(f"{table.name}.{column.key}: unsupported default {default!r}")
     return tuple(columns)
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's table (SQLAlchemy types `__table__` as any FromClause)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a Table")
+    return table
 
 
 def row_of(instance: Any) -> dict[str, Any]:
@@ -103,7 +114,8 @@ def _server_default_sql(column: Any) -> str | None:
     arg = column.server_default.arg
     if isinstance(arg, str):
         return "'" + arg.replace("'", "''") + "'"
-    return str(arg.compile(dialect=postgresql.dialect()))
+    pg = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy: unannotated __init__
+    return str(arg.compile(dialect=pg))
 
 
 @cache
@@ -126,7 +138,7 @@ def _statement() -> TextClause:
     event_names = ", ".join(name for name, _ in EVENT_COLUMNS)
     ctes = [
         "doc AS MATERIALIZED (SELECT CAST(:doc AS jsonb) AS d)",
-        *(_insert_cte(name, model.__table__) for name, model in TABLES),
+        *(_insert_cte(name, _table(model)) for name, model in TABLES),
         """matched_aml AS (
             UPDATE aml_messages SET call_id = (doc.d->'calls'->0->>'id')::uuid FROM doc
             WHERE aml_messages.id IN (

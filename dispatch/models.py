@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -86,12 +87,12 @@ class Call(Base):
     location_source: Mapped[str | None] = mapped_column(String(10))
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     area_code: Mapped[str | None] = mapped_column(String(20), ForeignKey("areas.code"))
-    area: Mapped[dict | None] = mapped_column(JSONB)  # names and codes of every level
+    area: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # names and codes of every level
     in_service_area: Mapped[bool] = mapped_column(Boolean, default=False)
     address: Mapped[str | None] = mapped_column(Text)
-    cell: Mapped[dict | None] = mapped_column(JSONB)
+    cell: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     aml_raw: Mapped[str | None] = mapped_column(Text)
-    location_warnings: Mapped[list] = mapped_column(JSONB, default=list)
+    location_warnings: Mapped[list[str]] = mapped_column(JSONB, default=list)
     description: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("incidents.id")
@@ -133,7 +134,7 @@ class Incident(Base):
     location_source: Mapped[str | None] = mapped_column(String(10))
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     area_code: Mapped[str | None] = mapped_column(String(20), ForeignKey("areas.code"))
-    area: Mapped[dict | None] = mapped_column(JSONB)  # names and codes of every level
+    area: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # names and codes of every level
     description: Mapped[str | None] = mapped_column(Text)
     resolution: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
@@ -179,7 +180,7 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_sha256: Mapped[bytes] = mapped_column(LargeBinary)
     status_code: Mapped[int] = mapped_column(SmallInteger)
-    response: Mapped[dict] = mapped_column(JSONB)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -214,9 +215,9 @@ class Event(Base):
     agency_codes: Mapped[list[str]] = mapped_column(
         ARRAY(String(40)), server_default=text("'{}'")
     )
-    before: Mapped[dict | None] = mapped_column(JSONB)
-    after: Mapped[dict | None] = mapped_column(JSONB)
-    payload: Mapped[dict | None] = mapped_column(JSONB)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     txid: Mapped[int] = mapped_column(
         BigInteger, server_default=text("pg_current_xact_id()::text::bigint")
     )

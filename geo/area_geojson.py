@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from shapely.geometry import shape
 
@@ -46,10 +46,11 @@ def _gc_paused() -> Iterator[None]:
 def _read_feature_collection(path: Path) -> list[dict[str, Any]]:
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rb") as fh, _gc_paused():
-        doc = json.loads(fh.read())
+        doc = cast(dict[str, Any], json.loads(fh.read()))
     if doc.get("type") != "FeatureCollection":
         raise ValueError(f"{path}: not a GeoJSON FeatureCollection")
-    return doc["features"]
+    features: list[dict[str, Any]] = doc["features"]
+    return features
 
 
 def load_areas_geojson(

@@ -124,9 +124,9 @@ class AreaIndex:
             kelurahan[area.code] = area
 
         rows = [
-            kelurahan[code]
-            for code in sorted(kelurahan)
-            if kelurahan[code].geometry is not None and not kelurahan[code].geometry.is_empty
+            area
+            for _, area in sorted(kelurahan.items())  # by code (unique)
+            if area.geometry is not None and not area.geometry.is_empty
         ]
         geoms = np.empty(len(rows), dtype=object)
         geoms[:] = [row.geometry for row in rows]
@@ -180,8 +180,8 @@ class AreaIndex:
         # measured faster than query(point, predicate="intersects"), which does not use the
         # prepared polygons). Candidates go in code order, so the first hit is the smallest.
         bound = self._bound_deg(y)
-        candidates = self._tree.query(shapely.box(x - bound, y - bound, x + bound, y + bound))
-        candidates = candidates.tolist()
+        hits = self._tree.query(shapely.box(x - bound, y - bound, x + bound, y + bound))
+        candidates: list[int] = hits.tolist()
         if len(candidates) > 1:
             candidates.sort()
         bounds = self._bounds

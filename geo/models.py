@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -112,8 +113,8 @@ class AmlMessage(Base):
     transport: Mapped[str] = mapped_column(String(40))
     raw: Mapped[str] = mapped_column(Text)
     caller_number: Mapped[str | None] = mapped_column(String(20))
-    parsed: Mapped[dict] = mapped_column(JSONB, default=dict)
-    warnings: Mapped[list] = mapped_column(JSONB, default=list)
+    parsed: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    warnings: Mapped[list[str]] = mapped_column(JSONB, default=list)
     call_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("calls.id", ondelete="SET NULL")
     )

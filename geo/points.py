@@ -12,6 +12,7 @@ import struct
 import shapely
 from geoalchemy2.elements import WKBElement
 from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
 
 WGS84 = 4326
 _POINT = 1
@@ -41,6 +42,8 @@ def lon_lat(element: WKBElement) -> tuple[float, float]:
             if kind == _POINT:
                 return x, y
     point = to_shape(element)
+    if not isinstance(point, Point):
+        raise ValueError(f"not a point: {point.geom_type}")
     return point.x, point.y
 
 

@@ -77,9 +77,10 @@ async def agencies_by_code(session: AsyncSession, codes: Sequence[str]) -> dict[
 
 async def lock_assignment(session: AsyncSession, assignment_id: uuid.UUID) -> Assignment | None:
     """Row-lock one assignment for a transition: concurrent changes queue up behind it."""
-    return await session.scalar(
+    locked = await session.scalar(
         select(Assignment).where(Assignment.id == assignment_id).with_for_update(of=Assignment)
     )
+    return locked
 
 
 def apply_transition(

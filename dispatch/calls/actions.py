@@ -67,7 +67,8 @@ async def incident_for_call(
         if incident.status == "closed":
             raise Conflict("the incident to link is closed", status_now="closed")
         return await link_call(session, actor, call, incident)
-    chosen_category = category_or_invalid(actor, category)  # type: ignore[arg-type]
+    assert category is not None  # exactly one of the two was given (checked above)
+    chosen_category = category_or_invalid(actor, category)
     located = None
     if call.location is not None:
         lon, lat = lon_lat(call.location)

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.calls.reads import (
@@ -30,7 +30,8 @@ async def get_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
 async def _operator_name(session: AsyncSession, user_id: uuid.UUID | None) -> str | None:
     if user_id is None:
         return None
-    return await session.scalar(select(User.username).where(User.id == user_id))
+    username = await session.scalar(select(User.username).where(User.id == user_id))
+    return username
 
 
 async def read_call(session: AsyncSession, call_id: uuid.UUID) -> dict[str, Any]:
@@ -60,7 +61,8 @@ async def list_calls(
         query = query.where(Call.disposition == disposition)
     if cursor:
         at, row_id = decode_cursor(cursor)
-        query = query.where(tuple_(Call.received_at, Call.id) < tuple_(at, row_id))
+        query = query.where(
+            tuple_(Call.received_at, Call.id) < tuple_(literal(at), literal(row_id)))
     rows = (await session.execute(
         query.order_by(Call.received_at.desc(), Call.id.desc()).limit(limit + 1)
     )).all()

@@ -38,7 +38,7 @@ class Finality:
         """From rows with seq > cursor in seq order, read under one snapshot (its xmin),
         return those now final, in order, and move the cursor past them. `fresh_xid` is a
         transaction id assigned after the rows were read (needed when new_holes())."""
-        final = []
+        final: list[Any] = []
         expected = self.cursor + 1
         for row in rows:
             while row["seq"] > expected:

@@ -128,9 +128,9 @@ def install(level: str, log_format: LogFormat) -> None:
     handler of the root and uvicorn loggers, whoever installed them."""
     root = logging.getLogger()
     if not any(isinstance(h.formatter, TextFormatter | JsonFormatter) for h in root.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-        root.addHandler(handler)
+        ours = logging.StreamHandler()
+        ours.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+        root.addHandler(ours)
         root.setLevel(level.upper())
     redact_filter = RedactFilter()
     for name in ("", "uvicorn", "uvicorn.access", "uvicorn.error"):

@@ -120,10 +120,12 @@ class SharedRateLimiter:
         except Exception as exc:  # unreachable database: let the request meet it itself
             log.warning("rate limit for a key not checked: %s", type(exc).__name__)
             return 0.0
-        offset = row.db_now - time.time()  # the database's clock minus ours
-        tat = row.tat - offset
+        granted: bool = row.granted
+        db_now: float = row.db_now
+        offset = db_now - time.time()  # the database's clock minus ours
+        tat: float = row.tat - offset
         state = self._remember(key, tat, sent)
-        if want and not row.granted:
+        if want and not granted:
             wait = tat - time.time() - self.tolerance_s
             state.blocked_until = time.time() + wait
             return max(wait, 0.001)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import Exists, exists, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agencies.models import Agency
@@ -18,7 +18,7 @@ from dispatch.incidents.views import incident_view
 from dispatch.models import Event, Incident
 
 
-def _assigned_to(agency_code: str):  # type: ignore[no-untyped-def]
+def _assigned_to(agency_code: str) -> Exists:
     return exists().where(
         Assignment.incident_id == Incident.id,
         Assignment.agency_id == Agency.id,
@@ -43,7 +43,8 @@ async def list_incidents(
         query = query.where(Incident.created_at >= since)
     if cursor:
         at, row_id = decode_cursor(cursor)
-        query = query.where(tuple_(Incident.created_at, Incident.id) < tuple_(at, row_id))
+        query = query.where(
+            tuple_(Incident.created_at, Incident.id) < tuple_(literal(at), literal(row_id)))
     rows = list(await session.scalars(
         query.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit + 1)
     ))

@@ -269,7 +269,9 @@ async def shift_figures(
     }
 
 
-async def day_figures(session: AsyncSession, settings: Settings, day: date) -> list[dict]:
+async def day_figures(
+    session: AsyncSession, settings: Settings, day: date
+) -> list[dict[str, Any]]:
     """The figures of every shift of local date `day`, in running order."""
     return [await shift_figures(session, settings, day, n) for n in shift_names(settings)]
 

@@ -9,9 +9,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from shapely import MultiPolygon, Point, Polygon
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,7 +66,8 @@ def demo_users(agency_codes: Sequence[str]) -> list[DemoUser]:
     return users
 
 
-def _multipolygon_wkt(geometry: Polygon | MultiPolygon | None) -> str | None:
+def _multipolygon_wkt(geometry: BaseGeometry | None) -> str | None:
+    """WKT with a Polygon promoted to a MultiPolygon (others as they are)."""
     if geometry is None:
         return None
     if isinstance(geometry, Polygon):
@@ -108,7 +111,9 @@ async def upsert_areas(session: AsyncSession, areas: Sequence[Area], progress: P
     return len(ordered)
 
 
-async def upsert_categories(session: AsyncSession, categories: Sequence[dict]) -> int:
+async def upsert_categories(
+    session: AsyncSession, categories: Sequence[dict[str, Any]]
+) -> int:
     for item in categories:
         row = await session.get(Category, item["code"])
         if row is None:
@@ -122,7 +127,9 @@ async def upsert_categories(session: AsyncSession, categories: Sequence[dict]) -
     return len(categories)
 
 
-async def upsert_agencies(session: AsyncSession, features: Sequence[dict]) -> list[str]:
+async def upsert_agencies(
+    session: AsyncSession, features: Sequence[dict[str, Any]]
+) -> list[str]:
     """Upsert the agencies of a GeoJSON FeatureCollection (demo file format)."""
     codes = []
     for feature in features:
@@ -160,8 +167,8 @@ async def ensure_demo_users(session: AsyncSession, users: Sequence[DemoUser]) ->
             )
 
 
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+def _read_json(path: Path) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
 
 
 def area_file_paths(data_dir: Path = DEMO_DATA) -> list[Path]:
