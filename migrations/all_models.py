@@ -1,7 +1,7 @@
 """Imports every model module so that Base.metadata knows the whole schema."""
 
 import agencies.models  # noqa: F401
-import dispatch.assignments.model  # noqa: F401
-import dispatch.core.ratelimits  # noqa: F401
+import dispatch.assignments.model
+import dispatch.core.ratelimits
 import dispatch.models  # noqa: F401
 import geo.models  # noqa: F401
