@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from datetime import time
 from functools import cached_property
 from typing import Annotated, Any
@@ -64,6 +65,16 @@ class Settings(BaseSettings):
     stats_interval_s: float = Field(5.0, gt=0)
     rate_limit_per_s: float = Field(50.0, gt=0)
     rate_limit_burst: int = Field(200, ge=1)
+    rate_limit_sync_s: float = Field(0.2, gt=0)
+    # Failed log-ins from one source address, across all accounts and processes, before
+    # that address must wait: a command room behind one NAT address shares the allowance.
+    login_failures_per_address: int = Field(30, ge=1)
+    login_failure_window_s: int = Field(600, gt=0)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); from any
+    # other peer the header is ignored.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list)
+    idempotency_wait_s: float = Field(10.0, gt=0)
     # A fixed pool: overflow connections are opened and closed per burst, and opening one
     # (with its SSL attempt) costs more than the intake it serves.
     db_pool_size: int = Field(20, ge=1)
@@ -80,6 +91,14 @@ class Settings(BaseSettings):
             value = "postgresql+asyncpg://" + value.split("://", 1)[1]
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must be a postgresql:// or postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: object) -> object:
+        """`10.0.0.5,10.1.0.0/16` (the form used in the environment)."""
+        if isinstance(value, str):
+            return [ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip()]
         return value
 
     @field_validator("shifts", mode="before")
