@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from agencies import categories, registry
 from api.auth import require
 from api.deps import actor_for, agency_scope, unit_of_work
+from api.fast_json import orjson_response
+from api.problems import problem_responses
+from api.responses import Agency, Assignment, AssignmentPage, Category
 from api.schemas import AgencyIn, CategoryIn, StatusIn
 from dispatch.accounts.tokens import Principal
 from dispatch.assignments.actions import change_assignment_status
 from dispatch.assignments.records import agency_queue, assignment_view
 from dispatch.core.errors import NotFound
 
-router = APIRouter(tags=["agencies"])
+router = APIRouter(tags=["agencies"], responses=problem_responses(401, 403, 429, 503))
 Admin = Annotated[Principal, Depends(require("admin"))]
 AgencyOrSupervisor = Annotated[Principal, Depends(require("agency", "supervisor"))]
+Reader = Annotated[Principal, Depends(require("operator", "supervisor", "admin", "agency"))]
 
 
 def _own_agency_only(principal: Principal, code: str) -> None:
@@ -28,90 +32,100 @@ def _own_agency_only(principal: Principal, code: str) -> None:
         raise NotFound(f"no agency with code {code}")
 
 
-@router.get("/v1/agencies")
-async def list_agencies(
-    request: Request, principal: Annotated[Principal, Depends(
-        require("operator", "supervisor", "admin", "agency"))]
-) -> list[dict[str, Any]]:
+@router.get("/v1/agencies", response_model=list[Agency])
+async def list_agencies(request: Request, principal: Reader) -> Response:
+    """Every agency, by code."""
+    # orjson-encoded, not re-validated: the coverages are large.
     async with unit_of_work(request) as session:
-        return await registry.list_agencies(session)
+        agencies = await registry.list_agencies(session)
+    return orjson_response(agencies)
 
 
-@router.get("/v1/agencies/{code}")
-async def read_agency(
-    request: Request, code: str, principal: Annotated[Principal, Depends(
-        require("operator", "supervisor", "admin", "agency"))]
-) -> dict[str, Any]:
+@router.get("/v1/agencies/{code}", responses=problem_responses(404, 422))
+async def read_agency(request: Request, code: str, principal: Reader) -> Agency:
+    """One agency."""
     async with unit_of_work(request) as session:
-        return await registry.read_agency(session, code)
+        return Agency.model_validate(await registry.read_agency(session, code))
 
 
-@router.put("/v1/agencies/{code}")
-async def put_agency(
+@router.put("/v1/agencies/{code}", responses={
+    201: {"model": Agency, "description": "Created"}, **problem_responses(400, 409, 413, 422)})
+async def save_agency(
     request: Request, code: str, body: AgencyIn, principal: Admin, response: Response
-) -> dict[str, Any]:
+) -> Agency:
+    """Create (201) or replace (200) an agency."""
     async with unit_of_work(request) as session:
         view, created = await registry.put_agency(
             session, code, body.model_dump(), actor=principal.username
         )
+        saved = Agency.model_validate(view)
     request.app.state.agency_cache.invalidate()  # this process sees it at once
     response.status_code = 201 if created else 200
-    return view
+    return saved
 
 
 @router.get("/v1/categories")
-async def list_categories(
-    request: Request,
-    principal: Annotated[Principal, Depends(
-        require("operator", "supervisor", "admin", "agency"))],
-) -> list[dict[str, Any]]:
+async def list_categories(request: Request, principal: Reader) -> list[Category]:
+    """Every incident category, by code."""
     async with unit_of_work(request) as session:
-        return await categories.list_categories(session)
+        return [Category.model_validate(c) for c in await categories.list_categories(session)]
 
 
-@router.put("/v1/categories/{code}")
-async def put_category(
+@router.put("/v1/categories/{code}", responses={
+    201: {"model": Category, "description": "Created"}, **problem_responses(400, 413, 422)})
+async def save_category(
     request: Request, code: str, body: CategoryIn, principal: Admin, response: Response
-) -> dict[str, Any]:
+) -> Category:
+    """Create (201) or replace (200) an incident category."""
     async with unit_of_work(request) as session:
         view, created = await categories.put_category(
             session, code, body.model_dump(), actor=principal.username
         )
+        saved = Category.model_validate(view)
     request.app.state.agency_cache.invalidate()
     response.status_code = 201 if created else 200
-    return view
+    return saved
 
 
-@router.get("/v1/agencies/{code}/queue")
-async def queue(request: Request, code: str, principal: AgencyOrSupervisor) -> dict[str, Any]:
+@router.get("/v1/agencies/{code}/queue", response_model=AssignmentPage,
+            responses=problem_responses(404, 422))
+async def list_agency_queue(
+    request: Request, code: str, principal: AgencyOrSupervisor
+) -> Response:
     """Open assignments of the agency, priority first, then oldest first."""
+    # A hot path (agencies poll it): orjson-encoded, not re-validated.
     _own_agency_only(principal, code)
     async with unit_of_work(request) as session:
         agency_id = await registry.agency_id(session, code)
         items = [assignment_view(a) for a in await agency_queue(session, agency_id)]
-    return {"items": items, "next_cursor": None}
+    return orjson_response({"items": items, "next_cursor": None})
 
 
-@router.post("/v1/assignments/{assignment_id}/ack")
-async def acknowledge(
+@router.post("/v1/assignments/{assignment_id}/ack",
+             responses=problem_responses(404, 409, 422))
+async def acknowledge_assignment(
     request: Request, assignment_id: uuid.UUID, principal: AgencyOrSupervisor
-) -> dict[str, Any]:
+) -> Assignment:
+    """The owning agency (or a supervisor) acknowledges the assignment."""
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
         assignment = await change_assignment_status(
             session, assignment_id, "acknowledged", actor, agency_code=agency_scope(principal)
         )
-        return assignment_view(assignment)
+        return Assignment.model_validate(assignment_view(assignment))
 
 
-@router.post("/v1/assignments/{assignment_id}/status")
-async def set_status(
+@router.post("/v1/assignments/{assignment_id}/status",
+             responses=problem_responses(400, 404, 409, 413, 422))
+async def update_assignment_status(
     request: Request, assignment_id: uuid.UUID, body: StatusIn, principal: AgencyOrSupervisor
-) -> dict[str, Any]:
+) -> Assignment:
+    """en_route, on_scene, completed or declined; a decline re-routes to the next agency
+    of that kind."""
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
         assignment = await change_assignment_status(
             session, assignment_id, body.status, actor, agency_code=agency_scope(principal),
             note=body.note,
         )
-        return assignment_view(assignment)
+        return Assignment.model_validate(assignment_view(assignment))

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from api import agencies, aml, calls, feeds, geo, incidents, ops, stats
 from api.auth import router as auth_router
 from api.deps import install_index_caches
-from api.middleware import BodySizeLimit, RequestMetrics
-from api.problems import install_problem_handlers
+from api.middleware import BodySizeLimit, RequestLog, RequestMetrics
+from api.problems import add_problem_schemas, install_problem_handlers
 from api.ratelimit import RateLimit
 from dispatch.assignments.sweeper import run_sweeper
-from dispatch.core import logmask
+from dispatch.core import logs
 from dispatch.core.audit import run_sealer
 from dispatch.core.db import make_engine, make_sessionmaker
 from dispatch.core.feed_hub import FeedHub
@@ -26,13 +27,29 @@ from dispatch.core.settings import Settings, load_settings
 from dispatch.stats.feed import run_stats_publisher
 
 
+def operation_id(route: APIRoute) -> str:
+    """A route's OpenAPI operationId: its endpoint's name, a verb (`register_call`,
+    `read_incident`), which generated clients use as the method name."""
+    return route.name
+
+
+class Siaga112(FastAPI):
+    """The service's app: its OpenAPI document also holds the problem+json schemas that
+    every operation's error responses refer to."""
+
+    def openapi(self) -> dict[str, Any]:
+        """The document, built once."""
+        if self.openapi_schema is None:
+            add_problem_schemas(super().openapi())
+        assert self.openapi_schema is not None
+        return self.openapi_schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Without settings they are read from the environment (uvicorn
     `--factory` calls it that way, once per worker)."""
     settings = settings or load_settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logmask.install()
+    logs.install(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,11 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await task
             await engine.dispose()
 
-    app = FastAPI(
+    app = Siaga112(
         title="Siaga112",
         version="0.1.0",
         description="112 emergency command center backend (SPGDT). Contract: API.md.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     install_problem_handlers(app)
@@ -80,4 +98,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimit, rate_per_s=settings.rate_limit_per_s,
                        burst=settings.rate_limit_burst)
     app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestLog)  # outermost: every line a request causes has its id
     return app

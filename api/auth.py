@@ -9,9 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from pydantic import BaseModel
 
-from dispatch.accounts.tokens import Principal, authenticate, issue_token, read_token
+from api.problems import problem_responses
+from api.responses import Token
+from dispatch.accounts import tokens
+from dispatch.accounts.tokens import Principal, authenticate, read_token
 from dispatch.core.db import transaction
 from dispatch.core.errors import DomainError, Forbidden, Unauthorized
 
@@ -21,16 +23,11 @@ FAILED_LOGIN_DELAY_S = 0.5
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-
-
-@router.post("/auth/token", response_model=TokenOut)
-async def token(
+@router.post("/auth/token", responses=problem_responses(400, 401, 413, 422, 503))
+async def issue_token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
-) -> TokenOut:
+) -> Token:
+    """Log in (OAuth2 password flow: form fields `username`, `password`)."""
     settings = request.app.state.settings
     failure: DomainError | None = None
     # The failed-login counter must be committed even though the login fails.
@@ -44,11 +41,13 @@ async def token(
                     request.client.host if request.client else "?", failure.detail)
         await asyncio.sleep(FAILED_LOGIN_DELAY_S)  # slows guessing; the lock stops it
         raise failure
-    access = issue_token(user, secret_key=settings.secret_key, ttl_s=settings.token_ttl_s)
-    return TokenOut(access_token=access, expires_in=settings.token_ttl_s)
+    access = tokens.issue_token(user, secret_key=settings.secret_key,
+                                ttl_s=settings.token_ttl_s)
+    return Token(access_token=access, expires_in=settings.token_ttl_s)
 
 
 def principal_from_token(request: Request, token: str | None) -> Principal:
+    """The caller a bearer token names (401 without one, or with an invalid one)."""
     if not token:
         raise Unauthorized("a bearer token is needed: POST /auth/token")
     return read_token(token, secret_key=request.app.state.settings.secret_key)
@@ -57,6 +56,7 @@ def principal_from_token(request: Request, token: str | None) -> Principal:
 async def current_principal(
     request: Request, token: Annotated[str | None, Depends(bearer)]
 ) -> Principal:
+    """The caller of this request, kept on `request.state` for the logs."""
     principal = principal_from_token(request, token)
     request.state.principal = principal
     return principal

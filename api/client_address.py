@@ -26,7 +26,7 @@ def _trusted(address: str, proxies: Networks) -> bool:
 def client_address(scope: Scope, proxies: Networks) -> str:
     """The client's address for limits and logs ("unknown" when the server has none)."""
     client = scope.get("client")
-    peer = client[0] if client else "unknown"
+    peer: str = client[0] if client else "unknown"
     if not proxies or not _trusted(peer, proxies):
         return peer
     forwarded = [value.decode("latin-1") for name, value in scope.get("headers") or []

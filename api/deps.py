@@ -39,11 +39,15 @@ async def unit_of_work(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
 
 
 async def area_index(request: HTTPConnection, session: AsyncSession) -> AreaIndex:
-    return await request.app.state.area_cache.get(session)
+    """This process's area index, rebuilt if the areas changed."""
+    cache: VersionedIndexCache[AreaIndex] = request.app.state.area_cache
+    return await cache.get(session)
 
 
 async def actor_for(request: HTTPConnection, principal: Principal, session: AsyncSession) -> Actor:
-    directory = await request.app.state.agency_cache.get(session)
+    """The caller as the domain sees it: name, settings, the agency directory, user id."""
+    cache: VersionedIndexCache[AgencyDirectory] = request.app.state.agency_cache
+    directory = await cache.get(session)
     return Actor(
         name=principal.username,
         settings=request.app.state.settings,

@@ -3,48 +3,44 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.auth import require
 from api.deps import area_index, unit_of_work
+from api.problems import problem_responses
+from api.responses import Place, ReverseGeocode
 from dispatch.accounts.tokens import Principal
-from geo.search import search_places
+from geo import search as place_search
 
-router = APIRouter(prefix="/v1/geo", tags=["geography"])
+router = APIRouter(prefix="/v1/geo", tags=["geography"],
+                   responses=problem_responses(401, 403, 422, 429, 503))
 Reader = Annotated[Principal, Depends(require("operator", "supervisor", "admin", "agency"))]
 
 
 @router.get("/reverse")
-async def reverse(
+async def reverse_geocode(
     request: Request,
     principal: Reader,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
-) -> dict[str, Any]:
+) -> ReverseGeocode:
     """The area of a point, with `in_service_area`; area null outside the loaded region."""
     async with unit_of_work(request) as session:
         areas = await area_index(request, session)
-    match = areas.locate(lat, lon) if math.isfinite(lat) and math.isfinite(lon) else None
-    return {
-        "area": match.to_dict() if match else None,
-        "in_service_area": match is not None,
-        "exact": match.exact if match else None,
-    }
+    finite = math.isfinite(lat) and math.isfinite(lon)
+    return ReverseGeocode.of(areas.locate(lat, lon) if finite else None)
 
 
 @router.get("/search")
-async def search(
+async def search_places(
     request: Request,
     principal: Reader,
     q: Annotated[str, Query(max_length=200)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> list[dict[str, Any]]:
+) -> list[Place]:
+    """Areas and gazetteer entries whose names match `q`, best first."""
     async with unit_of_work(request) as session:
-        hits = await search_places(session, q, limit=limit)
-    return [
-        {"name": h.name, "level": h.level, "code": h.code, "lat": h.lat, "lon": h.lon,
-         "score": round(h.score, 3)}
-        for h in hits
-    ]
+        hits = await place_search.search_places(session, q, limit=limit)
+    return [Place.model_validate(hit) for hit in hits]

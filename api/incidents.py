@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
 from api.auth import require
 from api.deps import actor_for, agency_scope, area_index, unit_of_work
+from api.fast_json import orjson_response
+from api.problems import problem_responses
+from api.responses import Incident, IncidentDetail, IncidentPage
 from api.schemas import CloseIn, IncidentPatch, ManualAssignmentIn
 from dispatch.accounts.tokens import Principal
 from dispatch.assignments.actions import manual_assignment
@@ -17,12 +21,14 @@ from dispatch.calls.input import ManualLocation
 from dispatch.incidents import changes as incident_changes
 from dispatch.incidents import queries as incident_queries
 
-router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"],
+                   responses=problem_responses(401, 403, 422, 429, 503))
 Operator = Annotated[Principal, Depends(require("operator", "supervisor"))]
 Reader = Annotated[Principal, Depends(require("operator", "supervisor", "admin", "agency"))]
+CHANGES = problem_responses(400, 404, 409, 413)
 
 
-@router.get("")
+@router.get("", response_model=IncidentPage)
 async def list_incidents(
     request: Request,
     principal: Reader,
@@ -32,55 +38,64 @@ async def list_incidents(
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
+    """Incidents, newest first, a page at a time; an agency account sees only those
+    assigned to it."""
+    # A hot path: orjson-encoded, not re-validated.
     async with unit_of_work(request) as session:
-        return await incident_queries.list_incidents(
+        page = await incident_queries.list_incidents(
             session, status=status, category=category, agency=agency, since=since,
             limit=limit, cursor=cursor, only_agency=agency_scope(principal),
         )
+    return orjson_response(page)
 
 
-@router.get("/{incident_id}")
+@router.get("/{incident_id}", responses=problem_responses(404))
 async def read_incident(
     request: Request, incident_id: uuid.UUID, principal: Reader
-) -> dict[str, Any]:
+) -> IncidentDetail:
+    """One incident with its timeline (its events, oldest first)."""
     async with unit_of_work(request) as session:
-        return await incident_queries.read_incident(
+        return IncidentDetail.model_validate(await incident_queries.read_incident(
             session, incident_id, only_agency=agency_scope(principal)
-        )
+        ))
 
 
-@router.patch("/{incident_id}")
-async def patch_incident(
+@router.patch("/{incident_id}", responses=CHANGES)
+async def update_incident(
     request: Request, incident_id: uuid.UUID, body: IncidentPatch, principal: Operator
-) -> dict[str, Any]:
+) -> Incident:
+    """Change category, priority, location or description; a new category or location
+    re-routes (new assignments made, obsolete ones cancelled)."""
     changes = body.model_dump(exclude_unset=True, exclude={"location"})
     location = None if body.location is None else ManualLocation(**body.location.model_dump())
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
         areas = await area_index(request, session)
-        return await incident_changes.patch_incident(
-            session, actor, areas, incident_id, changes=changes, location=location)
+        return Incident.model_validate(await incident_changes.patch_incident(
+            session, actor, areas, incident_id, changes=changes, location=location))
 
 
-@router.post("/{incident_id}/assignments", status_code=201)
-async def assign_manually(
+@router.post("/{incident_id}/assignments", status_code=201, responses=CHANGES)
+async def assign_agency(
     request: Request,
     incident_id: uuid.UUID,
     body: ManualAssignmentIn,
     principal: Annotated[Principal, Depends(require("supervisor"))],
-) -> dict[str, Any]:
+) -> Incident:
+    """A supervisor assigns an agency by hand; answers the incident."""
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
-        return await manual_assignment(session, incident_id, body.agency_code, actor)
+        return Incident.model_validate(
+            await manual_assignment(session, incident_id, body.agency_code, actor))
 
 
-@router.post("/{incident_id}/close")
-async def close(
+@router.post("/{incident_id}/close", responses=CHANGES)
+async def close_incident(
     request: Request, incident_id: uuid.UUID, body: CloseIn, principal: Operator
-) -> dict[str, Any]:
+) -> Incident:
+    """Close with a resolution; open assignments are cancelled."""
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
-        return await incident_changes.close_incident(
-            session, incident_id, actor, resolution=body.resolution)
-
+        return Incident.model_validate(await incident_changes.close_incident(
+            session, incident_id, actor, resolution=body.resolution))

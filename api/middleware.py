@@ -1,13 +1,18 @@
-"""Pure ASGI middleware: body size cap and Prometheus request metrics."""
+"""Pure ASGI middleware: body size cap, Prometheus request metrics, request ids and the
+access log."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
+import uuid
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
+from dispatch.core.logs import REQUEST_ID
 
 REQUESTS = Counter(
     "siaga112_http_requests_total", "HTTP requests", ["method", "route", "status"]
@@ -94,3 +99,50 @@ class RequestMetrics:
             method = scope.get("method", "")
             REQUESTS.labels(method, path, str(status)).inc()
             LATENCY.labels(method, path).observe(time.perf_counter() - started)
+
+
+ACCESS = logging.getLogger("siaga112.access")
+_GOOD_REQUEST_ID = re.compile(r"[\w.:-]{1,64}")
+
+
+class RequestLog:
+    """Gives each request and WebSocket an id (the client's `X-Request-ID` when it sends a
+    sane one, else a new one), answers it in `X-Request-ID`, and writes the access log
+    line with it, so every line a request causes carries the same id. Replaces uvicorn's
+    access log, which runs outside the request's context and cannot know the id. The
+    query string is logged as sent; the log filter removes tokens from it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = sent if _GOOD_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex[:16]
+        token = REQUEST_ID.set(request_id)
+        status: int | str = 500 if scope["type"] == "http" else "closed"
+        started = time.perf_counter()
+
+        async def tagged_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", request_id.encode())]
+            elif message["type"] == "websocket.accept":
+                status = "accepted"
+            elif message["type"] == "websocket.close":
+                status = f"closed {message.get('code', 1000)}"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged_send)
+        finally:
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = scope.get("path", "") + (f"?{query}" if query else "")
+            method = scope.get("method", "WebSocket")
+            ACCESS.info("%s %s %s %.1f ms", method, target, status,
+                        (time.perf_counter() - started) * 1000)
+            REQUEST_ID.reset(token)

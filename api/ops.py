@@ -9,20 +9,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.problems import problem
+from api.problems import problem, problem_responses
+from api.responses import Health, Readiness
 from dispatch.core.schema import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-async def healthz() -> dict[str, str]:
+async def check_health() -> Health:
     """The process is up (it says nothing of the database)."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
-@router.get("/readyz", response_model=None)
-async def readyz(request: Request) -> JSONResponse:
+@router.get("/readyz", response_model=Readiness, responses={
+    503: {**problem_responses(503)[503], "description": "Not ready: the database is not "
+          "reachable, or its schema is not at the migration head (`database`, `migration`, "
+          "`expected_migration` say which)"}})
+async def check_readiness(request: Request) -> Readiness | JSONResponse:
     """Ready when the database answers and its schema is at the migration head."""
     engine = request.app.state.engine
     timeout = request.app.state.settings.db_connect_timeout_s
@@ -42,9 +46,10 @@ async def readyz(request: Request) -> JSONResponse:
             migration=current,
             expected_migration=expected,
         )
-    return JSONResponse({"status": "ready", "database": "ok", "migration": current})
+    return Readiness(status="ready", database="ok", migration=current)
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
+    """Prometheus text format (not in the OpenAPI document)."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,6 +34,72 @@ _TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+class FieldError(BaseModel):
+    """One invalid input of a 422: where it is and what is wrong with it."""
+
+    loc: list[str | int] = Field(examples=[["body", "location", "lat"]])
+    msg: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (`application/problem+json`). Some carry extension
+    members: `errors` on a request that failed validation, `field` naming the input a
+    domain rule refused, `status_now` on a conflicting transition."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["about:blank"])
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = Field(
+        default_factory=list, description="422 for a request that failed validation")
+
+
+_WHEN = {
+    400: "The body cannot be parsed (not UTF-8 JSON, or a broken form)",
+    401: "No valid bearer token (or wrong credentials at log-in)",
+    403: "The token's role may not do this",
+    404: "No such resource (or not one this account may see)",
+    409: "The resource is not in a state that allows this",
+    413: "The request body is larger than the limit (64 KiB by default)",
+    422: "The request is invalid: the detail names the field",
+    429: "Too many requests with this token: slow down (Retry-After)",
+    503: "The database is not reachable: nothing was done, retry (Retry-After)",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+    429: _RETRY_AFTER,
+    503: _RETRY_AFTER,
+}
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the errors an operation can answer, each a problem
+    document (add the schemas to the document with `add_problem_schemas`)."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {
+            "description": _WHEN[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+        }
+        if status in _HEADERS:
+            entry["headers"] = _HEADERS[status]
+        documented[status] = entry
+    return documented
+
+
+def add_problem_schemas(openapi: dict[str, Any]) -> None:
+    """Put Problem (and what it refers to) into the document's components."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}",
+                                       mode="serialization")
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    components.update(schema.pop("$defs", {}))
+    components["Problem"] = schema
 
 
 def problem(

@@ -7,10 +7,13 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.responses import Channel, Disposition
 from dispatch.core.agency_kinds import AgencyKind
 
 
 class Strict(BaseModel):
+    """Base of the request bodies: unknown fields are a 422."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -33,7 +36,7 @@ Priority = Field(None, ge=1, le=4)
 class CallIn(Strict):
     caller_number: str = Field(min_length=3, max_length=32)
     received_at: AwareDatetime | None = None
-    channel: Literal["voice", "sms", "app"] = "voice"
+    channel: Channel = "voice"
     aml: str | None = Field(None, max_length=4096)
     location: LocationIn | None = None
     address: str | None = Field(None, max_length=500)
@@ -52,7 +55,7 @@ class CallIncidentIn(Strict):
 
 
 class DispositionIn(Strict):
-    disposition: Literal["prank", "ghost", "info", "duplicate", "transferred", "abandoned"]
+    disposition: Disposition
     note: str | None = Field(None, max_length=2000)
 
 
@@ -95,8 +98,6 @@ class AgencyIn(Strict):
 class CategoryIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     name_id: str = Field(min_length=1, max_length=200)
-    agency_kinds: list[AgencyKind] = (
-        Field(min_length=1)
-    )
+    agency_kinds: list[AgencyKind] = Field(min_length=1)
     default_priority: int = Field(ge=1, le=4)
     active: bool = True
