@@ -26,11 +26,11 @@ def _trusted(address: str, proxies: Networks) -> bool:
 def client_address(scope: Scope, proxies: Networks) -> str:
     """The client's address for limits and logs ("unknown" when the server has none)."""
     client = scope.get("client")
-    peer: str = client[0] if client else "unknown"
+    peer = str(client[0]) if client else "unknown"
     if not proxies or not _trusted(peer, proxies):
         return peer
-    forwarded = [value.decode("latin-1") for name, value in scope.get("headers") or []
-                 if name == b"x-forwarded-for"]
+    forwarded: list[str] = [value.decode("latin-1") for name, value in scope.get("headers") or []
+                            if name == b"x-forwarded-for"]
     hops = [hop.strip() for line in forwarded for hop in line.split(",") if hop.strip()]
     for hop in reversed(hops):
         try:
