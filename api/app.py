@@ -17,12 +17,14 @@ from api.deps import install_index_caches
 from api.middleware import BodySizeLimit, RequestLog, RequestMetrics
 from api.problems import add_problem_schemas, install_problem_handlers
 from api.ratelimit import RateLimit
+from dispatch.accounts.login import failed_login_limiter
 from dispatch.assignments.sweeper import run_sweeper
 from dispatch.core import logs
 from dispatch.core.audit import run_sealer
 from dispatch.core.db import make_engine, make_sessionmaker
 from dispatch.core.feed_hub import FeedHub
 from dispatch.core.notify import Notifier
+from dispatch.core.ratelimits import SharedRateLimiter
 from dispatch.core.settings import Settings, load_settings
 from dispatch.stats.feed import run_stats_publisher
 
@@ -57,6 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         install_index_caches(app.state, settings)
+        app.state.request_limiter = SharedRateLimiter(
+            engine, rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst,
+            sync_interval_s=settings.rate_limit_sync_s)
+        app.state.login_limiter = failed_login_limiter(engine, settings)
+        limit_syncs = [asyncio.create_task(limiter.run_sync(), name="rate-limit-sync")
+                       for limiter in (app.state.request_limiter, app.state.login_limiter)]
         sweeper = asyncio.create_task(
             run_sweeper(app.state.sessions, settings, app.state.agency_cache),
             name="escalation-sweeper",
@@ -75,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await notifier.stop()
             await hub.stop()
-            for task in (sweeper, sealer, stats_publisher):
+            for task in (sweeper, sealer, stats_publisher, *limit_syncs):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -95,8 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (calls, incidents, agencies, geo, aml, feeds, stats):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RateLimit, rate_per_s=settings.rate_limit_per_s,
-                       burst=settings.rate_limit_burst)
+    app.add_middleware(RateLimit)
     app.add_middleware(RequestMetrics)
     app.add_middleware(RequestLog)  # outermost: every line a request causes has its id
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
@@ -10,12 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
+from api.client_address import client_address
 from api.problems import problem_responses
 from api.responses import Token
-from dispatch.accounts import tokens
-from dispatch.accounts.tokens import Principal, authenticate, read_token
-from dispatch.core.db import transaction
-from dispatch.core.errors import DomainError, Forbidden, Unauthorized
+from dispatch.accounts.login import log_in
+from dispatch.accounts.tokens import Principal, read_token
+from dispatch.core.errors import Forbidden, Unauthorized
 
 router = APIRouter(tags=["auth"])
 log = logging.getLogger("siaga112.auth")
@@ -23,27 +22,17 @@ FAILED_LOGIN_DELAY_S = 0.5
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-@router.post("/auth/token", responses=problem_responses(400, 401, 413, 422, 503))
+@router.post("/auth/token", responses=problem_responses(400, 401, 413, 422, 429, 503))
 async def issue_token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> Token:
-    """Log in (OAuth2 password flow: form fields `username`, `password`)."""
-    settings = request.app.state.settings
-    failure: DomainError | None = None
-    # The failed-login counter must be committed even though the login fails.
-    async with transaction(request.app.state.sessions) as session:
-        try:
-            user = await authenticate(session, form.username, form.password)
-        except Unauthorized as exc:
-            failure = exc
-    if failure is not None:
-        log.warning("failed log-in for %r from %s: %s", form.username[:64],
-                    request.client.host if request.client else "?", failure.detail)
-        await asyncio.sleep(FAILED_LOGIN_DELAY_S)  # slows guessing; the lock stops it
-        raise failure
-    access = tokens.issue_token(user, secret_key=settings.secret_key,
-                                ttl_s=settings.token_ttl_s)
-    return Token(access_token=access, expires_in=settings.token_ttl_s)
+    """Log in (OAuth2 password flow: form fields `username`, `password`). Failed log-ins
+    are limited per account and per source address (429 with Retry-After)."""
+    state = request.app.state
+    issued = await log_in(state.sessions, state.settings, state.login_limiter,
+                          username=form.username, password=form.password,
+                          address=client_address(request.scope, state.settings.trusted_proxies))
+    return Token(access_token=issued.access_token, expires_in=issued.expires_in)
 
 
 def principal_from_token(request: Request, token: str | None) -> Principal:

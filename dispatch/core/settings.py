@@ -178,6 +178,14 @@ class Settings(BaseSettings):
             raise ValueError(f"DISPATCH_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
         return self
 
+    @property
+    def signing_key(self) -> str:
+        """The JWT key: the configured one, or the demo key in demo mode (validation
+        guarantees one of the two)."""
+        if self.secret_key is None:
+            raise RuntimeError("settings were built without validation")
+        return self.secret_key
+
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

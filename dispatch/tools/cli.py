@@ -259,7 +259,7 @@ def serve(
         log_level=settings.log_level.lower(),
         log_config=logging_config(settings.log_level, settings.log_format),
         access_log=False,  # the app's own access log carries the request id
-        proxy_headers=True,
+        proxy_headers=False,  # X-Forwarded-For: only from DISPATCH_TRUSTED_PROXIES (api)
         ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
