@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import agencies, aml, calls, feeds, geo, incidents, ops, stats
+from api import agencies, aml, boundaries, calls, console, feeds, geo, incidents, ops, stats
 from api.auth import router as auth_router
-from api.deps import install_index_caches
+from api.deps import build_index_caches, install_index_caches
 from api.middleware import BodySizeLimit, RequestLog, RequestMetrics
 from api.problems import add_problem_schemas, install_problem_handlers
 from api.ratelimit import RateLimit
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         install_index_caches(app.state, settings)
+        await build_index_caches(app.state)
         app.state.request_limiter = SharedRateLimiter(
             engine, rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst,
             sync_interval_s=settings.rate_limit_sync_s)
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
-    for module in (calls, incidents, agencies, geo, aml, feeds, stats):
+    for module in (calls, incidents, agencies, geo, boundaries, aml, feeds, stats, console):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)

@@ -58,18 +58,26 @@ async def register_call(
     # The hot path: the domain's view goes out orjson-encoded, not re-validated.
     digest = idempotency.request_digest(await request.body())
     user_id = uuid.UUID(principal.user_id)
-    async with unit_of_work(request) as session:
-        if idempotency_key:
-            stored = await idempotency.replay(session, user_id, idempotency_key, digest)
-            if stored is not None:
-                return orjson_response(stored[1], stored[0],
-                                       headers={"Idempotent-Replayed": "true"})
-        actor = await actor_for(request, principal, session)
-        areas = await area_index(request, session)
-        result = await intake.register_call(session, actor, areas, _call_input(body))
-        if idempotency_key:
-            await idempotency.remember(session, user_id, idempotency_key, digest, 201, result)
-    return orjson_response(result, 201)
+
+    async def attempt() -> Response:
+        async with unit_of_work(request) as session:
+            if idempotency_key:
+                stored = await idempotency.replay(session, user_id, idempotency_key, digest)
+                if stored is not None:
+                    return orjson_response(stored[1], stored[0],
+                                           headers={"Idempotent-Replayed": "true"})
+            actor = await actor_for(request, principal, session)
+            areas = await area_index(request, session)
+            result = await intake.register_call(session, actor, areas, _call_input(body))
+            if idempotency_key:
+                await idempotency.remember(session, user_id, idempotency_key, digest, 201,
+                                           result)
+        return orjson_response(result, 201)
+
+    if not idempotency_key:
+        return await attempt()
+    return await idempotency.once_per_key(
+        attempt, wait_s=request.app.state.settings.idempotency_wait_s)
 
 
 @router.get("", response_model=CallPage)

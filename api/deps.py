@@ -3,11 +3,14 @@ and the per-process spatial indexes."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import State
 from starlette.requests import HTTPConnection
 
 from agencies.registry import AgencyDirectory, build_directory
@@ -19,13 +22,35 @@ from dispatch.core.settings import Settings
 from geo.area_store import build_area_index
 from geo.areas import AreaIndex
 
+log = logging.getLogger("siaga112.indexes")
 
-def install_index_caches(app_state: object, settings: Settings) -> None:
+
+def install_index_caches(app_state: State, settings: Settings) -> None:
+    """The per-process spatial indexes, built on first use and rebuilt when the areas or
+    agencies change."""
     async def agencies(session: AsyncSession, version: int) -> AgencyDirectory:
         return await build_directory(session, version, max_nearest_m=settings.nearest_max_m)
 
-    app_state.area_cache = VersionedIndexCache("areas", build_area_index)  # type: ignore[attr-defined]
-    app_state.agency_cache = VersionedIndexCache("agencies", agencies)  # type: ignore[attr-defined]
+    app_state.area_cache = VersionedIndexCache("areas", build_area_index)
+    app_state.agency_cache = VersionedIndexCache("agencies", agencies)
+    app_state.indexes_built = False
+
+
+async def build_index_caches(app_state: State) -> bool:
+    """Build the indexes now, so that the first calls after start (perhaps a storm of
+    retries) do not all wait for them. False when the database is not reachable yet
+    (/readyz tries again and says not ready meanwhile)."""
+    if app_state.indexes_built:
+        return True
+    try:
+        async with app_state.sessions() as session:
+            await app_state.area_cache.get(session)
+            await app_state.agency_cache.get(session)
+    except (OSError, SQLAlchemyError, TimeoutError) as exc:
+        log.warning("spatial indexes not built yet: %s", type(exc).__name__)
+        return False
+    app_state.indexes_built = True
+    return True
 
 
 @asynccontextmanager

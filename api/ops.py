@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.deps import build_index_caches
 from api.problems import problem, problem_responses
 from api.responses import Health, Readiness
 from dispatch.core.schema import current_revision, head_revision
@@ -27,7 +28,8 @@ async def check_health() -> Health:
           "reachable, or its schema is not at the migration head (`database`, `migration`, "
           "`expected_migration` say which)"}})
 async def check_readiness(request: Request) -> Readiness | JSONResponse:
-    """Ready when the database answers and its schema is at the migration head."""
+    """Ready when the database answers, its schema is at the migration head, and this
+    process has built its spatial indexes (so the first calls do not wait for them)."""
     engine = request.app.state.engine
     timeout = request.app.state.settings.db_connect_timeout_s
     expected = head_revision()
@@ -46,6 +48,9 @@ async def check_readiness(request: Request) -> Readiness | JSONResponse:
             migration=current,
             expected_migration=expected,
         )
+    if not await build_index_caches(request.app.state):
+        return problem(503, "the spatial indexes are not built yet: retry",
+                       database="ok", migration=current, expected_migration=expected)
     return Readiness(status="ready", database="ok", migration=current)
 
 

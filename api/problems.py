@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dispatch.core.errors import DomainError, TooManyRequests
+from dispatch.core.errors import DomainError, RetryLater
 
 log = logging.getLogger("siaga112.api")
 
@@ -160,7 +160,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        if isinstance(exc, TooManyRequests):
+        if isinstance(exc, RetryLater):
             headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
         return problem(exc.status, exc.detail, title=exc.title, headers=headers, **exc.extra)
 

@@ -1,33 +1,67 @@
 """Idempotency-Key: a retry returns the first response and creates nothing.
 
-The key is serialised with a transaction-scoped advisory lock, so 50 concurrent retries
-wait for the first to commit and then all find its stored response."""
+The key is serialised with a transaction-scoped advisory lock. A request that finds the
+key locked does not wait holding its pooled connection (50 retries of one call on a
+fresh process once exhausted the pool and got 503s): its transaction ends at once and it
+tries again after a short, growing pause, until the first has committed and it finds the
+stored response. Across processes and hosts the lock in PostgreSQL is what counts."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import random
+import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.core.errors import Conflict
+from dispatch.core.errors import Conflict, Unavailable
 from dispatch.models import IdempotencyRecord
+
+T = TypeVar("T")
+FIRST_PAUSE_S = 0.01
+MAX_PAUSE_S = 0.2
 
 
 def request_digest(body: bytes) -> bytes:
     return hashlib.sha256(body).digest()
 
 
+class KeyBusy(Exception):
+    """Another request holds this key now: end the transaction and try again."""
+
+
+async def once_per_key(attempt: Callable[[], Awaitable[T]], *, wait_s: float) -> T:
+    """Run `attempt` (a whole transaction that starts with `replay`) until the key is not
+    busy, pausing between tries without a connection. 503 after `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    pause = FIRST_PAUSE_S
+    while True:
+        try:
+            return await attempt()
+        except KeyBusy:
+            if time.monotonic() + pause > deadline:
+                raise Unavailable("an earlier request with this Idempotency-Key is still "
+                                  "running: retry", retry_after_s=1) from None
+            await asyncio.sleep(pause * random.uniform(0.5, 1.0))
+            pause = min(pause * 2, MAX_PAUSE_S)
+
+
 async def replay(
     session: AsyncSession, user_id: uuid.UUID, key: str, digest: bytes
 ) -> tuple[int, dict[str, Any]] | None:
-    """Lock the key; return the stored (status, body) if this key was used before."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 112))"),
+    """Lock the key (KeyBusy when another request holds it); return the stored (status,
+    body) if this key was used before."""
+    locked = await session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 112))"),
         {"k": f"{user_id}:{key}"},
     )
+    if not locked:
+        raise KeyBusy
     record = await session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key

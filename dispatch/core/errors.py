@@ -38,12 +38,19 @@ class Unauthorized(DomainError):
     title = "Unauthorized"
 
 
-class TooManyRequests(DomainError):
-    """Answered 429 with `Retry-After: retry_after_s` (rounded up)."""
-
-    status = 429
-    title = "Too many requests"
+class RetryLater(DomainError):
+    """An error the client should retry: answered with `Retry-After: retry_after_s`."""
 
     def __init__(self, detail: str, *, retry_after_s: float) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class TooManyRequests(RetryLater):
+    status = 429
+    title = "Too many requests"
+
+
+class Unavailable(RetryLater):
+    status = 503
+    title = "Service unavailable"
