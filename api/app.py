@@ -11,7 +11,19 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import agencies, aml, boundaries, calls, console, feeds, geo, incidents, ops, stats
+from api import (
+    agencies,
+    aml,
+    boundaries,
+    calls,
+    console,
+    docs,
+    feeds,
+    geo,
+    incidents,
+    ops,
+    stats,
+)
 from api.auth import router as auth_router
 from api.deps import build_index_caches, install_index_caches
 from api.middleware import BodySizeLimit, RequestLog, RequestMetrics
@@ -96,9 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="112 emergency command center backend (SPGDT). Contract: API.md.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # api/docs.py serves /docs from vendored files
+        redoc_url=None,
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    docs.install(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
     for module in (calls, incidents, agencies, geo, boundaries, aml, feeds, stats, console):
