@@ -16,7 +16,7 @@ from api.responses import Agency, Assignment, AssignmentPage, Category
 from api.schemas import AgencyIn, CategoryIn, StatusIn
 from dispatch.accounts.tokens import Principal
 from dispatch.assignments.actions import change_assignment_status
-from dispatch.assignments.records import agency_queue, assignment_view
+from dispatch.assignments.records import read_agency_queue
 from dispatch.core.errors import NotFound
 
 router = APIRouter(tags=["agencies"], responses=problem_responses(401, 403, 429, 503))
@@ -96,9 +96,8 @@ async def list_agency_queue(
     # A hot path (agencies poll it): orjson-encoded, not re-validated.
     _own_agency_only(principal, code)
     async with unit_of_work(request) as session:
-        agency_id = await registry.agency_id(session, code)
-        items = [assignment_view(a) for a in await agency_queue(session, agency_id)]
-    return orjson_response({"items": items, "next_cursor": None})
+        page = await read_agency_queue(session, code)
+    return orjson_response(page)
 
 
 @router.post("/v1/assignments/{assignment_id}/ack",
@@ -109,10 +108,9 @@ async def acknowledge_assignment(
     """The owning agency (or a supervisor) acknowledges the assignment."""
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
-        assignment = await change_assignment_status(
+        return Assignment.model_validate(await change_assignment_status(
             session, assignment_id, "acknowledged", actor, agency_code=agency_scope(principal)
-        )
-        return Assignment.model_validate(assignment_view(assignment))
+        ))
 
 
 @router.post("/v1/assignments/{assignment_id}/status",
@@ -124,8 +122,7 @@ async def update_assignment_status(
     of that kind."""
     async with unit_of_work(request) as session:
         actor = await actor_for(request, principal, session)
-        assignment = await change_assignment_status(
+        return Assignment.model_validate(await change_assignment_status(
             session, assignment_id, body.status, actor, agency_code=agency_scope(principal),
             note=body.note,
-        )
-        return Assignment.model_validate(assignment_view(assignment))
+        ))

@@ -32,6 +32,7 @@ from dispatch.assignments.planning import (
 from dispatch.assignments.records import (
     agencies_by_code,
     apply_transition,
+    assignment_view,
     lock_assignment,
     new_assignment,
     overdue_assignments,
@@ -75,7 +76,7 @@ async def change_assignment_status(
     *,
     agency_code: str | None,
     note: str | None = None,
-) -> Assignment:
+) -> dict[str, Any]:
     """ack / en_route / on_scene / completed / declined. A decline re-routes to the next
     agency of that kind, never back to one that declined."""
     assignment, incident = await _locked(session, assignment_id, agency_code)
@@ -91,7 +92,7 @@ async def change_assignment_status(
     if requested == DECLINED:
         decision = next_decision_after_decline(incident, assignment, actor)
         await _assign_next(session, incident, decision, actor, now)
-    return assignment
+    return assignment_view(assignment)
 
 
 async def _assign_next(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agencies import registry
 from agencies.models import Agency
 from agencies.routing import RouteDecision
 from dispatch.assignments.lifecycle import (
@@ -137,3 +138,10 @@ async def overdue_assignments(
         .limit(limit)
     )
     return [(assignment_id, incident_id) for assignment_id, incident_id in rows]
+
+
+async def read_agency_queue(session: AsyncSession, agency_code: str) -> dict[str, Any]:
+    """The agency's open assignments as a page (404 for an unknown agency)."""
+    agency_id = await registry.agency_id(session, agency_code)
+    items = [assignment_view(a) for a in await agency_queue(session, agency_id)]
+    return {"items": items, "next_cursor": None}
