@@ -15,6 +15,7 @@ from api import (
     agencies,
     aml,
     boundaries,
+    callers,
     calls,
     console,
     docs,
@@ -116,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
-    for module in (calls, incidents, agencies, geo, boundaries, aml, feeds, stats, console):
+    for module in (calls, callers, incidents, agencies, geo, boundaries, aml, feeds, stats,
+                   console):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)

@@ -13,13 +13,14 @@ from api.auth import require
 from api.deps import actor_for, agency_scope, area_index, unit_of_work
 from api.fast_json import orjson_response
 from api.problems import problem_responses
-from api.responses import Incident, IncidentDetail, IncidentPage
+from api.responses import Incident, IncidentDetail, IncidentPage, NearbyIncidents
 from api.schemas import CloseIn, IncidentPatch, ManualAssignmentIn
 from dispatch.accounts.tokens import Principal
 from dispatch.assignments.actions import manual_assignment
 from dispatch.calls.input import ManualLocation
 from dispatch.incidents import changes as incident_changes
 from dispatch.incidents import queries as incident_queries
+from dispatch.incidents.nearby import MAX_RADIUS_M, incidents_nearby
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"],
                    responses=problem_responses(401, 403, 422, 429, 503))
@@ -48,6 +49,24 @@ async def list_incidents(
             limit=limit, cursor=cursor, only_agency=agency_scope(principal),
         )
     return orjson_response(page)
+
+
+@router.get("/nearby")
+async def list_incidents_nearby(
+    request: Request,
+    principal: Reader,
+    lat: float,
+    lon: float,
+    radius_m: Annotated[float | None, Query(gt=0, le=MAX_RADIUS_M)] = None,
+    category: str | None = None,
+) -> NearbyIncidents:
+    """Open incidents near a point, nearest first, of one category or of any (the radius
+    defaults to the possible-duplicates radius). An agency sees only its own."""
+    radius = radius_m or request.app.state.settings.duplicate_radius_m
+    async with unit_of_work(request) as session:
+        return NearbyIncidents.model_validate(await incidents_nearby(
+            session, lat=lat, lon=lon, radius_m=radius, category=category,
+            only_agency=agency_scope(principal)))
 
 
 @router.get("/{incident_id}", responses=problem_responses(404))

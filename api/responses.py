@@ -238,6 +238,43 @@ class RepeatCaller(Out):
     prank_or_ghost_24h: int
 
 
+class NearbyIncident(Out):
+    """An open incident near a point."""
+
+    incident_id: uuid.UUID
+    number: str
+    category: str
+    priority: int = Field(ge=1, le=4)
+    status: IncidentStatus
+    distance_m: float
+    age_s: int
+
+
+class NearbyIncidents(Out):
+    """Open incidents near a point, nearest first."""
+
+    items: list[NearbyIncident]
+
+
+class PendingAml(Out):
+    """A handset position (AML) that reached the center before the call."""
+
+    id: uuid.UUID
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    received_at: Timestamp
+
+
+class CallerHistory(Out):
+    """A caller's number as the center knows it: recent calls and a waiting AML."""
+
+    caller_number: str = Field(examples=["+6281234567890"])
+    calls_24h: int
+    prank_or_ghost_24h: int
+    pending_aml: PendingAml | None
+
+
 class CallSummary(Out):
     """A call as the list shows it."""
 

@@ -175,7 +175,6 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/openapi.json", public()),
     Row("GET", "/docs", public()),
     Row("GET", "/docs/oauth2-redirect", public()),
-    Row("GET", "/redoc", public()),
     # The login itself: a bearer header, good or bad, plays no part.
     Row("POST", "/auth/token", public(), token_form),
     # Calls: operators (and supervisors) take them; admin may read; agencies never.
@@ -190,6 +189,9 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/v1/incidents", readers()),
     Row("GET", "/v1/incidents", readers(), query=f"?agency={AGENCY_A}&limit=500"),
     Row("GET", "/v1/incidents/{incident_id}", readers(agency_b=404)),
+    Row("GET", "/v1/incidents/nearby", readers(), lambda _m, _t: {"params": MENTIKAN}),
+    Row("GET", "/v1/callers", protected(operator=200, supervisor=200),
+        lambda _m, _t: {"params": {"caller_number": "081234567890"}}),
     Row("PATCH", "/v1/incidents/{incident_id}", protected(operator=200, supervisor=200),
         json_body({"description": "authz matrix: description edited"})),
     Row("POST", "/v1/incidents/{incident_id}/assignments", protected(supervisor=201),
