@@ -77,7 +77,8 @@ async def register_call(
     if not idempotency_key:
         return await attempt()
     return await idempotency.once_per_key(
-        attempt, wait_s=request.app.state.settings.idempotency_wait_s)
+        attempt, name=f"{user_id}:{idempotency_key}",
+        wait_s=request.app.state.settings.idempotency_wait_s)
 
 
 @router.get("", response_model=CallPage)

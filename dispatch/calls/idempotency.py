@@ -9,11 +9,12 @@ stored response. Across processes and hosts the lock in PostgreSQL is what count
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import select, text
@@ -35,10 +36,46 @@ class KeyBusy(Exception):
     """Another request holds this key now: end the transaction and try again."""
 
 
-async def once_per_key(attempt: Callable[[], Awaitable[T]], *, wait_s: float) -> T:
-    """Run `attempt` (a whole transaction that starts with `replay`) until the key is not
-    busy, pausing between tries without a connection. 503 after `wait_s`."""
+# Requests of this process waiting for a key queue here, so that one of them at a time
+# asks PostgreSQL (an optimisation only: other processes wait on the advisory lock).
+_LOCAL_QUEUES: dict[str, tuple[asyncio.Lock, int]] = {}
+
+
+@contextlib.asynccontextmanager
+async def _queued(name: str, deadline: float) -> AsyncIterator[None]:
+    """Wait (until `deadline` at most: 503 then) for this process's turn with the key."""
+    lock, users = _LOCAL_QUEUES.get(name, (asyncio.Lock(), 0))
+    _LOCAL_QUEUES[name] = (lock, users + 1)
+    try:
+        try:
+            await asyncio.wait_for(lock.acquire(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise Unavailable("an earlier request with this Idempotency-Key is still "
+                              "running: retry", retry_after_s=1) from None
+        try:
+            yield
+        finally:
+            lock.release()
+    finally:
+        lock, users = _LOCAL_QUEUES[name]
+        if users == 1:
+            del _LOCAL_QUEUES[name]
+        else:
+            _LOCAL_QUEUES[name] = (lock, users - 1)
+
+
+async def once_per_key(
+    attempt: Callable[[], Awaitable[T]], *, name: str, wait_s: float
+) -> T:
+    """Run `attempt` (a whole transaction that starts with `replay`) until the key `name`
+    is not busy, pausing between tries without a connection. 503 after `wait_s` of
+    waiting (an attempt already running is never cut short)."""
     deadline = time.monotonic() + wait_s
+    async with _queued(name, deadline):
+        return await _until_free(attempt, deadline)
+
+
+async def _until_free(attempt: Callable[[], Awaitable[T]], deadline: float) -> T:
     pause = FIRST_PAUSE_S
     while True:
         try:
