@@ -11,6 +11,7 @@ COPY geo geo
 COPY agencies agencies
 COPY api api
 COPY migrations migrations
+COPY console console
 RUN uv pip install --system --no-cache --no-deps .
 EXPOSE 8112
 CMD ["sh", "-c", "dispatch db upgrade && dispatch demo load && dispatch serve --host 0.0.0.0 --port 8112"]

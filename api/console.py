@@ -18,7 +18,16 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from api.problems import problem
 
-CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
+
+def _console_dir() -> Path:
+    """`console/` beside the `api` package (a checkout, an editable install), else in the
+    working directory (an installed package run from the project's folder, as the
+    Dockerfile's /app)."""
+    beside = Path(__file__).resolve().parent.parent / "console"
+    return beside if beside.is_dir() else (Path.cwd() / "console").resolve()
+
+
+CONSOLE_DIR = _console_dir()
 PAGES = {
     "": "index.html",
     "agency": "agency.html",

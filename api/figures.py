@@ -25,6 +25,9 @@ class CallFigures(Out):
     total: int
     by_disposition: dict[str, int] = Field(description="every disposition, and 'none'")
     prank_ratio: float
+    by_hour: dict[str, int] = Field(
+        description='per hour of the shift, keyed by the local time it starts ("07:00"), '
+                    "in running order; every hour listed")
 
 
 class IncidentFigures(Out):

@@ -53,6 +53,12 @@ ensure_venv() {
     fi
 }
 
+# The console's browser tests (tests/console) drive Debian's Chromium through Playwright;
+# Playwright's own browser download is not used (it cannot run on a closed network).
+ensure_chromium() {
+    [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
 # Fails when pyproject.toml asks for something uv.lock does not hold (or holds no more):
 # refresh the lock with `.venv/bin/uv lock` (README, "Dependencies").
 check_lock() {

@@ -64,6 +64,14 @@ DISPOSITIONS_ZERO = {"prank": 0, "ghost": 0, "info": 0, "duplicate": 0, "transfe
 EMPTY_TIMES = {"median_call_to_dispatch_s": None, "p90_call_to_dispatch_s": None}
 NO_PRIORITIES = {"1": 0, "2": 0, "3": 0, "4": 0}
 
+
+def hours(first: int, **counts: int) -> dict[str, int]:
+    """calls.by_hour of an 8-hour shift starting at `first` o'clock: h07=2 -> "07:00": 2."""
+    keys = [f"{(first + n) % 24:02d}:00" for n in range(8)]
+    return {key: counts.get(f"h{key[:2]}", 0) for key in keys}
+
+
+
 PAGI = {
     "shift": {"name": "pagi", "date": "2031-01-15", "start": "2031-01-15T07:00:00+07:00",
               "end": "2031-01-15T15:00:00+07:00"},
@@ -72,6 +80,7 @@ PAGI = {
         "by_disposition": {**DISPOSITIONS_ZERO, "prank": 1, "ghost": 2, "info": 1,
                            "duplicate": 1, "none": 4},
         "prank_ratio": 0.3333,  # (1 prank + 2 ghost) / 9
+        "by_hour": hours(7, h07=2, h08=1, h09=1, h10=2, h13=1, h14=2),  # 14:59:59 is 14:00
     },
     "incidents": {
         "total": 5,
@@ -97,7 +106,7 @@ SIANG = {
     "shift": {"name": "siang", "date": "2031-01-15", "start": "2031-01-15T15:00:00+07:00",
               "end": "2031-01-15T23:00:00+07:00"},
     "calls": {"total": 2, "by_disposition": {**DISPOSITIONS_ZERO, "info": 1, "abandoned": 1},
-              "prank_ratio": 0},
+              "prank_ratio": 0, "by_hour": hours(15, h15=1, h22=1)},
     "incidents": {"total": 0, "by_category": {}, "by_priority": NO_PRIORITIES},
     "agencies": {},
     "times": EMPTY_TIMES,
@@ -108,7 +117,7 @@ MALAM = {
     "shift": {"name": "malam", "date": "2031-01-15", "start": "2031-01-15T23:00:00+07:00",
               "end": "2031-01-16T07:00:00+07:00"},
     "calls": {"total": 2, "by_disposition": {**DISPOSITIONS_ZERO, "none": 1, "transferred": 1},
-              "prank_ratio": 0},
+              "prank_ratio": 0, "by_hour": hours(23, h23=1, h02=1)},
     "incidents": {"total": 1, "by_category": {"medical": 1},
                   "by_priority": {**NO_PRIORITIES, "1": 1}},
     "agencies": {PSC: {"assigned": 1, "acknowledged": 1, "completed": 0, "unacknowledged": 0,

@@ -46,6 +46,7 @@ from tests.stats_support import (
     PSC,
     SIANG,
     WIB,
+    hours,
 )
 from tests.support import load_demo_into, login, make_settings, started_client
 
@@ -138,6 +139,7 @@ async def test_shift_figures(
     figures = await _figures(stats_engine, stats_settings, DAY, name)
     assert figures == expected
     assert sum(figures["calls"]["by_disposition"].values()) == figures["calls"]["total"]
+    assert sum(figures["calls"]["by_hour"].values()) == figures["calls"]["total"]
 
 
 async def test_neighbouring_and_empty_shifts(
@@ -152,7 +154,7 @@ async def test_neighbouring_and_empty_shifts(
     assert next_morning["calls"]["total"] == 1  # 07:00:00 on the 16th
     empty = await _figures(stats_engine, stats_settings, date(2031, 1, 17), "pagi")
     assert empty["calls"] == {"total": 0, "by_disposition": DISPOSITIONS_ZERO,
-                              "prank_ratio": 0}
+                              "prank_ratio": 0, "by_hour": hours(7)}
     assert empty["incidents"] == {"total": 0, "by_category": {}, "by_priority": NO_PRIORITIES}
     assert (empty["agencies"], empty["operators"], empty["times"]) == ({}, {}, EMPTY_TIMES)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from dataclasses import dataclass
@@ -82,7 +83,8 @@ async def authenticate(
         raise Unauthorized("wrong username or password")
     if user.locked_until is not None and user.locked_until > now:
         raise Unauthorized("the account is locked after repeated failed log-ins: try later")
-    if not verify_password(user.password_hash, password):
+    # Argon2 takes tens to hundreds of milliseconds of CPU: off the event loop.
+    if not await asyncio.to_thread(verify_password, user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT

@@ -13,6 +13,11 @@ Definitions (all counts are over rows whose timestamp falls in the shift window)
   (0 when none), plus ``"none"`` for calls without a disposition (real emergencies and
   calls still being handled), so the values always add up to ``total``.
 - ``calls.prank_ratio``: (prank + ghost) / total, rounded to 4 decimals; 0 without calls.
+- ``calls.by_hour`` (an extension, for the supervisor's chart): those calls per hour of the
+  shift, counted from the shift's start ([start + n h, start + (n + 1) h)), keyed by the
+  local time that hour starts ("07:00", ..., "14:00"); every hour of the shift is listed
+  (0 when none), in running order, so the values add up to ``total`` too. (Keys are unique
+  in zones without daylight saving time, which is every Indonesian zone.)
 - ``incidents.total``: incidents *created* in the shift; ``by_category`` (only categories
   that occur) and ``by_priority`` (keys "1".."4", always present).
 - ``agencies``: per agency code, the assignments *created* in the shift:
@@ -57,11 +62,14 @@ AGENCY_FIELDS = ("assigned", "acknowledged", "completed", "unacknowledged", "esc
 CSV_HEADER = ("section", "item", "field", "value")
 
 # Every statement takes the half-open shift window [:start, :end) in UTC.
+# One row per (disposition, hour of the shift): at most 7 x 24 rows, one index range scan.
 CALLS_SQL = """
-SELECT coalesce(disposition, 'none') AS disposition, count(*) AS n
+SELECT coalesce(disposition, 'none') AS disposition,
+       floor(extract(epoch FROM received_at - :start) / 3600)::int AS hour,
+       count(*) AS n
 FROM calls
 WHERE received_at >= :start AND received_at < :end
-GROUP BY 1
+GROUP BY 1, 2
 """
 
 INCIDENTS_SQL = """
@@ -196,6 +204,14 @@ def current_shift(settings: Settings, now: datetime | None = None) -> tuple[date
     return shift_of(settings, now or datetime.now(UTC))
 
 
+def shift_hours(settings: Settings, start: datetime, end: datetime) -> list[str]:
+    """The local start time ("HH:MM") of each hour of the window [start, end), counted from
+    `start`; a last, shorter hour counts as one."""
+    count = -(-int((end - start).total_seconds()) // 3600)
+    return [f"{(start + timedelta(hours=n)).astimezone(settings.zone):%H:%M}"
+            for n in range(count)]
+
+
 # --- the figures ------------------------------------------------------------------------
 
 
@@ -213,8 +229,11 @@ async def shift_figures(
     window = {"start": start, "end": end}
 
     by_disposition = {d: 0 for d in (*DISPOSITIONS, NO_DISPOSITION)}
-    for disposition, n in await session.execute(text(CALLS_SQL), window):
+    hours = shift_hours(settings, start, end)
+    by_hour = dict.fromkeys(hours, 0)
+    for disposition, hour, n in await session.execute(text(CALLS_SQL), window):
         by_disposition[disposition] = by_disposition.get(disposition, 0) + n
+        by_hour[hours[min(hour, len(hours) - 1)]] += n
     total_calls = sum(by_disposition.values())
     pranks = sum(by_disposition[d] for d in PRANK_DISPOSITIONS)
 
@@ -254,6 +273,7 @@ async def shift_figures(
             "total": total_calls,
             "by_disposition": by_disposition,
             "prank_ratio": round(pranks / total_calls, 4) if total_calls else 0,
+            "by_hour": by_hour,
         },
         "incidents": {
             "total": sum(by_category.values()),
@@ -282,6 +302,7 @@ async def day_figures(
 #   shift,,name,pagi                     -> figures["shift"]["name"]
 #   calls,,total,9                       -> figures["calls"]["total"]
 #   calls,by_disposition,prank,1         -> figures["calls"]["by_disposition"]["prank"]
+#   calls,by_hour,07:00,2                -> figures["calls"]["by_hour"]["07:00"]
 #   agencies,DAMKAR-MJK-KOTA,p90_ack_s,37.0 -> figures["agencies"][code]["p90_ack_s"]
 # An empty value is null. Text cells that a spreadsheet would run as a formula (=, +, -, @)
 # get a leading apostrophe, which the parser removes again.
@@ -333,7 +354,7 @@ def parse_figures_csv(data: str) -> dict[str, Any]:
     empty as None; the `shift` section stays text)."""
     figures: dict[str, Any] = {
         "shift": {},
-        "calls": {"by_disposition": {}},
+        "calls": {"by_disposition": {}, "by_hour": {}},
         "incidents": {"by_category": {}, "by_priority": {}},
         "agencies": {},
         "times": {},

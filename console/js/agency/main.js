@@ -1,0 +1,199 @@
+/**
+ * The agency page (/console/agency): the agency's open assignments, live.
+ *
+ * The queue is read (GET /v1/agencies/{code}/queue, each incident by GET
+ * /v1/incidents/{id}) whenever the feed connects without a `since` (the first time, or
+ * after a drop before any event), and kept current from the feed: assignment.created adds
+ * a row (flash and beep), assignment.updated/escalated and incident.updated change rows,
+ * a terminal status or incident.closed removes them. Events that arrive while the queue is
+ * being read are applied after it.
+ */
+import { ApiError, apiClient } from '../api.js';
+import { requireSession } from '../auth.js';
+import { loadCategories } from '../categories.js';
+import { byId, h, isTyping, replaceChildren } from '../dom.js';
+import { FeedClient } from '../feed.js';
+import { t, translatePage } from '../i18n.js';
+import { createMap } from '../map.js';
+import { renderShell } from '../shell.js';
+import { armSound, beep } from '../sound.js';
+import { ACTIONS, isAllowed, perform } from './actions.js';
+import { Detail } from './detail.js';
+import { Queue } from './queue.js';
+import { QueueList } from './rows.js';
+
+const RETRY_MS = 5000;
+const WAITING = new Set(['queued', 'escalated']); // counted in the tab's title
+
+const session = requireSession(['agency']);
+if (session) start(session).catch(failed);
+
+/** A page that could not start: a 401 is already on its way to the log-in page. */
+function failed(error) {
+  if (error instanceof ApiError && error.status === 401) return;
+  throw error;
+}
+
+async function start(session) {
+  translatePage();
+  const shell = renderShell(byId('shell'), { session, titleKey: 'agency.title' });
+  const api = apiClient(session);
+  const code = session.agency;
+  renderShortcuts(byId('shortcuts-list'));
+  const soundHint = h('span', { id: 'sound', class: 'sound-hint', data: { sound: 'off' } }, t('agency.sound_hint'));
+  shell.slot.append(soundHint);
+  armSound((armed) => {
+    soundHint.dataset.sound = armed ? 'on' : 'unavailable';
+    soundHint.textContent = t(armed ? 'agency.sound_on' : 'agency.sound_unavailable');
+  });
+
+  const [categories, agency] = await Promise.all([
+    loadCategories(api), api.get(`/v1/agencies/${encodeURIComponent(code)}`)]);
+  byId('agency-name').textContent = agency.name;
+  const queue = new Queue(code);
+  const list = new QueueList(byId('queue'), { select, act, decline }, categories);
+  const detail = new Detail(byId('detail'), createMap(byId('map'), api), categories, select);
+  detail.showAgency(agency);
+  let selectedId = null;
+  let loaded = false;
+
+  function render() {
+    const entries = queue.sorted();
+    if (!queue.get(selectedId)) selectedId = entries[0]?.assignment.id ?? null;
+    list.render(entries, selectedId);
+    byId('queue-empty').hidden = !loaded || entries.length > 0;
+    byId('queue-loading').hidden = loaded;
+    byId('queue-count').textContent = t('agency.count', { count: entries.length });
+    const waiting = entries.filter((entry) => WAITING.has(entry.assignment.status)).length;
+    document.title = `${waiting ? `(${waiting}) ` : ''}${t('agency.title')} · Siaga112`;
+    detail.show(queue.get(selectedId), entries);
+  }
+
+  function select(id) {
+    if (!id || !queue.get(id)) return;
+    selectedId = id;
+    render();
+    list.row(id)?.scrollIntoView({ block: 'nearest' });
+  }
+
+  function announce(ids) {
+    if (!ids.length) return;
+    for (const id of ids) list.flash(id);
+    beep();
+  }
+
+  /** One feed event; returns the ids of assignments it added to the queue. */
+  function apply(event) {
+    const added = new Set();
+    if (event.assignment && queue.upsert(event.assignment, event.incident) === 'added') added.add(event.assignment.id);
+    if (event.incident) for (const id of queue.applyIncident(event.incident)) added.add(id);
+    if (event.type === 'incident.closed' && event.incident) queue.removeIncident(event.incident.id);
+    if (event.type === 'incident.note' && event.note && !event.incident) {
+      for (const entry of queue.entries.values()) {
+        if (entry.incident?.id === event.note.incident_id) {
+          entry.incident = { ...entry.incident, notes: [...(entry.incident.notes ?? []), event.note] };
+        }
+      }
+    }
+    return [...added];
+  }
+
+  let buffered = null; // feed events that arrive while the queue is being read
+  async function loadQueue() {
+    buffered = [];
+    try {
+      const page = await api.get(`/v1/agencies/${encodeURIComponent(code)}/queue`);
+      const incidentIds = [...new Set(page.items.map((assignment) => assignment.incident_id))];
+      const incidents = new Map((await Promise.all(incidentIds.map(
+        (id) => api.get(`/v1/incidents/${id}`).catch(() => null)))).filter(Boolean).map((i) => [i.id, i]));
+      const before = new Set(queue.entries.keys());
+      queue.entries.clear();
+      for (const assignment of page.items) queue.upsert(assignment, incidents.get(assignment.incident_id));
+      const added = [];
+      for (const event of buffered) added.push(...apply(event));
+      const fresh = loaded ? [...queue.entries.keys()].filter((id) => !before.has(id)) : added;
+      loaded = true;
+      render();
+      announce([...new Set(fresh)]);
+    } catch (error) {
+      for (const event of buffered) apply(event); // nothing the feed said is dropped
+      render();
+      if (error instanceof ApiError && error.status === 401) return; // on the way to log-in
+      shell.notice(t('agency.load_failed', { detail: error.message }), 'error');
+      window.setTimeout(loadQueue, RETRY_MS);
+    } finally {
+      buffered = null;
+    }
+  }
+
+  async function act(id, action, note) {
+    const entry = queue.get(id);
+    if (!entry || !isAllowed(action, entry.assignment.status)) return;
+    const row = list.row(id);
+    row.dataset.busy = 'true';
+    render();
+    try {
+      queue.upsert(await perform(api, id, action, note), entry.incident);
+      if (action === 'decline') shell.notice(t('agency.declined_notice', { number: entry.incident?.number ?? '' }));
+    } catch (error) {
+      const now = error.problem?.status_now;
+      shell.notice(now ? t('agency.action_conflict', { status: t(`status.${now}`) })
+        : t('agency.action_failed', { detail: error.message }), 'error');
+    } finally {
+      delete row.dataset.busy;
+      render();
+    }
+  }
+
+  function decline(id, reason) {
+    return act(id, 'decline', reason);
+  }
+
+  const feed = new FeedClient(`/v1/agencies/${encodeURIComponent(code)}/feed`, session.token);
+  shell.watchFeed(feed);
+  feed.addEventListener('event', (message) => {
+    if (buffered) {
+      buffered.push(message.detail);
+      return;
+    }
+    const added = apply(message.detail);
+    render();
+    announce(added);
+  });
+  feed.addEventListener('open', (message) => {
+    if (!message.detail.resumed) loadQueue();
+  });
+  feed.addEventListener('state', () => {
+    if (feed.state === 'failed' && !loaded) loadQueue();
+  });
+  feed.start();
+  render();
+  window.setInterval(() => list.tick(), 1000);
+
+  document.addEventListener('keydown', (event) => {
+    if (event.defaultPrevented || isTyping(event) || event.ctrlKey || event.metaKey || event.altKey) return;
+    const entries = queue.sorted();
+    const index = entries.findIndex((entry) => entry.assignment.id === selectedId);
+    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    if (key === 'ArrowDown' || key === 'j') {
+      select(entries[Math.min(index + 1, entries.length - 1)]?.assignment.id);
+    } else if (key === 'ArrowUp' || key === 'k') {
+      select(entries[Math.max(index - 1, 0)]?.assignment.id);
+    } else {
+      const shortcut = ACTIONS.find((entry) => entry.key === key);
+      if (!shortcut || !selectedId) return;
+      if (shortcut.action === 'decline') list.openDecline(selectedId);
+      else act(selectedId, shortcut.action);
+    }
+    event.preventDefault();
+  });
+}
+
+/** The keyboard shortcuts, documented on the page from the same table the keys use. */
+function renderShortcuts(list) {
+  const item = (keys, text) => h('div', {}, h('dt', {}, keys.map((key) => h('kbd', {}, key))), h('dd', {}, text));
+  replaceChildren(list,
+    item(['↑', '↓'], t('agency.shortcut_select')),
+    ACTIONS.map(({ action, key }) => item([key.toUpperCase()], t(`action.${action}`))),
+    item(['Esc'], t('agency.shortcut_escape')));
+}

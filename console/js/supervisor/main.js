@@ -1,0 +1,118 @@
+/**
+ * The supervisor page (/console/supervisor; admins land here too): the shift board.
+ *
+ * Figures of the current shift (board.js) from GET /v1/stats/shifts/current, then from
+ * every `stats.updated` of the supervisors' feed; the open incidents (list and map) and
+ * the assignments still waiting for their agency, overdue ones (escalated) first and
+ * highlighted, from GET /v1/incidents and then from the feed's incident and assignment
+ * events (live.js). CSV export of the shift shown. An admin, who may read neither the
+ * statistics nor the feed, sees the incidents, re-read every 15 s.
+ */
+import { ApiError, apiClient } from '../api.js';
+import { requireSession } from '../auth.js';
+import { loadCategories } from '../categories.js';
+import { byId } from '../dom.js';
+import { t, translatePage } from '../i18n.js';
+import { renderShell } from '../shell.js';
+import { ShiftBoard } from './board.js';
+import { downloadShiftCsv } from './export.js';
+import { OpenIncidents } from './incidents.js';
+import { POLL_MS, keepBoardLive } from './live.js';
+import { IncidentMarkers, boardMap } from './markers.js';
+import { RowList, incidentRows, pendingRows } from './rows.js';
+
+const session = requireSession(['supervisor', 'admin']);
+if (session) start(session).catch(failed);
+
+function failed(error) {
+  if (error instanceof ApiError && error.status === 401) return;
+  throw error;
+}
+
+async function start(session) {
+  translatePage();
+  const live = session.role === 'supervisor';
+  const shell = renderShell(byId('shell'), { session, titleKey: 'supervisor.title', connection: live });
+  const api = apiClient(session);
+  const [categories, agencies] = await Promise.all([loadCategories(api), api.get('/v1/agencies')]);
+  const agencyNames = new Map(agencies.map((agency) => [agency.code, agency.name]));
+
+  const regionMap = boardMap(byId('map'), api, agencies);
+  let selectedId = null;
+
+  const board = new ShiftBoard(categories, agencyNames);
+  const open = new OpenIncidents();
+  const select = (id) => {
+    const incident = open.get(id);
+    if (!incident) return;
+    selectedId = id;
+    for (const row of byId('open-incidents').querySelectorAll('.selected')) row.classList.remove('selected');
+    incidentList.row(id)?.classList.add('selected');
+    drawMarkers();
+    regionMap.focus(incident.location, 14);
+  };
+  const incidentList = new RowList(byId('open-incidents'), incidentRows(categories, { onSelect: select }));
+  const pendingList = new RowList(byId('pending'), pendingRows({ onSelect: select }));
+  let incidentsLoaded = false;
+
+  const markers = new IncidentMarkers(regionMap, { onClick: (id) => select(id) });
+  const drawMarkers = () => markers.sync(open.byId.values(), selectedId);
+
+  function renderIncidents() {
+    const fresh = incidentList.render(open.byUrgency().map((incident) => [incident.id, incident]));
+    const pending = open.pending();
+    const freshPending = pendingList.render(pending.map((entry) => [entry.assignment.id, entry]));
+    if (incidentsLoaded) {
+      incidentList.flash(fresh);
+      pendingList.flash(freshPending);
+    }
+    incidentList.row(selectedId)?.classList.add('selected');
+    const overdue = pending.filter((entry) => entry.overdue).length;
+    byId('open-count').textContent = t('supervisor.incidents_count', { count: open.size });
+    byId('pending-count').textContent = overdue
+      ? t('supervisor.pending_overdue_count', { count: pending.length, overdue })
+      : t('supervisor.pending_count', { count: pending.length });
+    byId('pending-count').dataset.overdue = String(overdue);
+    byId('pending-empty').hidden = pending.length > 0;
+    byId('open-empty').hidden = open.size > 0;
+    byId('open-total').textContent = String(open.size);
+    drawMarkers();
+    incidentsLoaded = true;
+    document.body.dataset.incidents = 'loaded';
+  }
+
+  const exportButton = byId('export-csv');
+  exportButton.addEventListener('click', async () => {
+    if (!board.shift) return;
+    exportButton.disabled = true;
+    try {
+      shell.notice(t('supervisor.exported', { file: await downloadShiftCsv(session, board.shift) }));
+    } catch (error) {
+      shell.notice(t('supervisor.export_failed', { detail: error.message }), 'error');
+    } finally {
+      exportButton.disabled = false;
+    }
+  });
+
+  if (!live) {
+    byId('figures-unavailable').textContent = t('supervisor.stats_forbidden', { seconds: POLL_MS / 1000 });
+    byId('figures-unavailable').hidden = false;
+    byId('figures').dataset.unavailable = 'true';
+    document.body.dataset.figures = 'unavailable';
+  }
+  const { feed } = keepBoardLive(api, session, open, {
+    incidents: renderIncidents,
+    stats: (figures) => {
+      board.show(figures);
+      exportButton.disabled = false;
+    },
+    failed: (error) => shell.notice(t('supervisor.load_failed', { detail: error.message }), 'error'),
+  });
+  if (feed) shell.watchFeed(feed);
+
+  window.setInterval(() => {
+    incidentList.tick();
+    pendingList.tick();
+  }, 1000);
+  window.setInterval(() => board.tick(), 60000);
+}

@@ -1,0 +1,132 @@
+"""Helpers of the console's browser tests (the fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from playwright.async_api import ConsoleMessage, Page
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
+# Pages still served as "coming soon" (console/js/placeholder.js): their builders replace
+# them, and the tests of the placeholder follow by themselves.
+PLACEHOLDER_PAGES = [name for name in ("operator", "supervisor", "wall")
+                     if "placeholder.js" in (CONSOLE_DIR / f"{name}.html").read_text()]
+# Where the demo "crime" call of these tests happens: routed to POLSEK-PRAJURITKULON.
+CRIME_SPOT = {"lat": -7.472, "lon": 112.430}
+AGENCY = "POLSEK-PRAJURITKULON"
+AGENCY_USER = "polsek-prajuritkulon"
+Json = dict[str, Any]
+
+
+@dataclass
+class Server:
+    """The served console: its base URL and `host:port`, and an HTTP client for the API."""
+
+    address: str
+    api: httpx.AsyncClient
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    async def headers(self, username: str) -> dict[str, str]:
+        """Authorization header of a demo user (password `<username>-demo-112`)."""
+        if username not in self.tokens:
+            response = await self.api.post("/auth/token", data={
+                "username": username, "password": f"{username}-demo-112"})
+            assert response.status_code == 200, response.text
+            self.tokens[username] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    async def crime_call(self, caller: str = "+6281377700001", **extra: object) -> Json:
+        """POST /v1/calls as the operator: a crime at CRIME_SPOT. Returns the call."""
+        response = await self.api.post("/v1/calls", headers=await self.headers("operator"),
+                                       json={"caller_number": caller, "category": "crime",
+                                             "location": CRIME_SPOT, **extra})
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+
+def agency_assignment(call: Json, agency: str = AGENCY) -> Json:
+    """The assignment of `agency` on a call's incident."""
+    [assignment] = [a for a in call["incident"]["assignments"] if a["agency"]["code"] == agency]
+    return assignment  # type: ignore[no-any-return]
+
+
+@dataclass
+class PageLog:
+    """What a page did: browser errors (console errors, uncaught exceptions), requests."""
+
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow(self, pattern: str) -> None:
+        """An error this test causes on purpose (e.g. the 401 of a wrong password)."""
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+
+    def foreign_requests(self, address: str) -> list[str]:
+        return [url for url in self.requests
+                if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != address]
+
+
+def watch(page: Page, log: PageLog) -> Page:
+    """Record a page's errors and requests (WebSockets included) into `log`."""
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            log.errors.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: log.errors.append(f"pageerror: {error}"))
+    page.on("request", lambda request: log.requests.append(request.url))
+    page.on("websocket", lambda ws: log.requests.append(ws.url))
+    return page
+
+
+async def log_in(page: Page, username: str, lang: str | None = None) -> None:
+    """Log in through the form of /console/ as a demo user and wait for the landing page."""
+    await page.goto("/console/" + (f"?lang={lang}" if lang else ""))
+    await page.fill('input[name="username"]', username)
+    await page.fill('input[name="password"]', f"{username}-demo-112")
+    await page.click('button[type="submit"]')
+    await page.wait_for_url(re.compile(r"/console/(operator|agency|supervisor)"))
+
+
+TOKEN_KEY = "siaga112.token"  # console/js/auth.js
+
+
+async def open_as(page: Page, server: Server, username: str, path: str,
+                  lang: str | None = None) -> None:
+    """Open a console page signed in as a demo user, the token put where the log-in page
+    puts it (sessionStorage) without going through the form: a log-in costs the server an
+    Argon2 hash (0.5 s here), and the form has its own tests."""
+    token = (await server.headers(username))["Authorization"].removeprefix("Bearer ")
+    query = f"?lang={lang}" if lang else ""
+    await page.goto("/console/" + query)
+    await page.evaluate("([key, token]) => sessionStorage.setItem(key, token)", [TOKEN_KEY, token])
+    await page.goto(path + query)
+
+
+async def open_agency_page(page: Page, server: Server, lang: str | None = None) -> None:
+    """The Polsek Prajuritkulon account's page, once its queue is loaded and its feed
+    connected."""
+    await open_as(page, server, AGENCY_USER, "/console/agency", lang)
+    await page.wait_for_selector('#connection[data-state="connected"]')
+    await page.wait_for_selector("#queue-loading", state="hidden")
+
+
+async def shoot(page: Page, name: str) -> None:
+    """tests/console/screenshots/<name>.png"""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=SCREENSHOTS / f"{name}.png")

@@ -1,0 +1,107 @@
+"""Every page at 1366×768 (the common room PC), saved to tests/console/screenshots/ to be
+looked at, with the layout checks a look would make: nothing scrolls the page sideways or
+down, no number is cut off, the map has its boundaries."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.console.support import (
+    CRIME_SPOT,
+    PLACEHOLDER_PAGES,
+    Server,
+    agency_assignment,
+    open_agency_page,
+    open_as,
+    shoot,
+)
+
+# Around Mentikan, in Polsek Prajuritkulon's coverage.
+SPOTS = [(0.0, 0.0), (0.004, -0.006), (-0.005, -0.004), (0.008, -0.010), (-0.009, -0.012)]
+
+
+FIT = """() => {
+    const overlapping = (a, b) => a.left < b.right - 1 && b.left < a.right - 1
+        && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+    const overlaps = [];
+    for (const line of document.querySelectorAll('.row-main, .shell, .detail-head')) {
+        const cells = [...line.children].filter((e) => e.offsetParent);
+        cells.forEach((a, i) => cells.slice(i + 1).forEach((b) => {
+            if (overlapping(a.getBoundingClientRect(), b.getBoundingClientRect())) {
+                overlaps.push(`${a.textContent} / ${b.textContent}`);
+            }
+        }));
+    }
+    return {
+        width: document.documentElement.scrollWidth,
+        height: document.documentElement.scrollHeight,
+        cut: [...document.querySelectorAll('.incident-number, .status-badge, .shell > *, kbd')]
+            .filter((e) => e.offsetParent && e.scrollWidth > e.clientWidth + 1)
+            .map((e) => e.textContent),
+        overlaps,
+    };
+}"""
+
+
+async def assert_fits_the_screen(page: Page) -> None:
+    """No page scroll at 1366×768, no number or badge cut off, no two cells of a row (or
+    of the header) drawn over each other."""
+    layout = await page.evaluate(FIT)
+    assert layout["width"] <= 1366 and layout["height"] <= 768, layout
+    assert not layout["cut"], layout["cut"]
+    assert not layout["overlaps"], layout["overlaps"]
+
+
+async def test_login_page(page: Page) -> None:
+    await page.goto("/console/")
+    await expect(page.locator('button[type="submit"]')).to_have_text("Masuk")
+    await assert_fits_the_screen(page)
+    await shoot(page, "login")  # (with a wrong password: test_login.py)
+
+
+async def test_agency_page(page: Page, console_server: Server) -> None:
+    calls = []
+    for n, (dlat, dlon) in enumerate(SPOTS):
+        spot = {"lat": CRIME_SPOT["lat"] + dlat, "lon": CRIME_SPOT["lon"] + dlon,
+                "accuracy_m": 40 + 30 * n}
+        calls.append(await console_server.crime_call(
+            f"+628137779{n:04d}", location=spot, priority=1 + n % 4,
+            description="Dua orang mencurigakan di depan toko, satu membawa senjata tajam"))
+    headers = await console_server.headers("polsek-prajuritkulon")
+    for call in calls[1:3]:
+        answer = await console_server.api.post(
+            f"/v1/assignments/{agency_assignment(call)['id']}/ack", headers=headers)
+        assert answer.status_code == 200, answer.text
+    await open_agency_page(page, console_server)
+    selected = page.locator(f'li[data-assignment-id="{agency_assignment(calls[0])["id"]}"]')
+    await selected.locator(".row-main").click()
+    map_element = page.locator('#map[data-boundaries="kabkota kecamatan kelurahan"]')
+    await map_element.wait_for()
+    # The basemap is the boundaries: kelurahan lines are drawn at the incident's zoom.
+    assert await page.locator(".leaflet-boundaries-pane path").count() > 30
+    await expect(page.locator("#map .leaflet-tile")).to_have_count(0)  # no tile server
+    await expect(page.locator("#detail .incident-number")).to_have_text(
+        calls[0]["incident"]["number"])
+    await page.wait_for_timeout(300)  # let the map settle
+    await assert_fits_the_screen(page)
+    await shoot(page, "agency")
+    await selected.locator('button[data-action="decline"]').click()
+    await selected.locator('input[name="reason"]').fill("unit sedang di lokasi lain")
+    await assert_fits_the_screen(page)
+    await shoot(page, "agency-decline-form")
+
+    await open_agency_page(page, console_server, lang="en")
+    await page.locator('#map[data-boundaries="kabkota kecamatan kelurahan"]').wait_for()
+    await page.wait_for_timeout(300)
+    await assert_fits_the_screen(page)
+    await shoot(page, "agency-en")
+
+
+@pytest.mark.parametrize("name", PLACEHOLDER_PAGES)
+async def test_pages_still_to_come(page: Page, console_server: Server, name: str) -> None:
+    await open_as(page, console_server, "operator" if name == "operator" else "supervisor",
+                  f"/console/{name}")
+    await expect(page.locator(".placeholder p")).not_to_be_empty()
+    await assert_fits_the_screen(page)
+    await shoot(page, name)
