@@ -249,6 +249,7 @@ async def test_the_board_in_english(page: Page, console_server: Server) -> None:
 async def test_an_admin_sees_the_incidents_without_figures_or_errors(
     page: Page, page_log: PageLog, console_server: Server
 ) -> None:
+    await console_server.crime_call("+6281377710301")
     await open_as(page, console_server, "admin", "/console/supervisor")
     await page.wait_for_selector('body[data-incidents="loaded"]')
     await expect(page.locator("#figures-unavailable")).to_be_visible()
@@ -256,3 +257,6 @@ async def test_an_admin_sees_the_incidents_without_figures_or_errors(
     await expect(page.locator("#open-incidents li[data-incident-id]")).not_to_have_count(0)
     # Neither the statistics nor the supervisors' feed is asked for (both 403 for admins).
     assert not [url for url in page_log.requests if "/v1/stats" in url or "/v1/feed" in url]
+    await expect(page.locator("#map")).to_have_attribute("data-boundaries", ALL_LEVELS)
+    await assert_fits_the_screen(page)
+    await page.screenshot(path=SCREENSHOTS / "supervisor-admin.png")

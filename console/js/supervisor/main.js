@@ -37,6 +37,12 @@ async function start(session) {
   const [categories, agencies] = await Promise.all([loadCategories(api), api.get('/v1/agencies')]);
   const agencyNames = new Map(agencies.map((agency) => [agency.code, agency.name]));
 
+  if (!live) { // the layout without the figures, before the map takes its size
+    byId('figures-unavailable').textContent = t('supervisor.stats_forbidden', { seconds: POLL_MS / 1000 });
+    byId('figures-unavailable').hidden = false;
+    byId('figures').dataset.unavailable = 'true';
+    document.body.dataset.figures = 'unavailable';
+  }
   const regionMap = boardMap(byId('map'), api, agencies);
   let selectedId = null;
 
@@ -94,12 +100,6 @@ async function start(session) {
     }
   });
 
-  if (!live) {
-    byId('figures-unavailable').textContent = t('supervisor.stats_forbidden', { seconds: POLL_MS / 1000 });
-    byId('figures-unavailable').hidden = false;
-    byId('figures').dataset.unavailable = 'true';
-    document.body.dataset.figures = 'unavailable';
-  }
   const { feed } = keepBoardLive(api, session, open, {
     incidents: renderIncidents,
     stats: (figures) => {

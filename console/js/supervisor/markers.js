@@ -14,6 +14,8 @@ const STATIONS_PANE = 'boardStations';
 export function boardMap(element, api, agencies) {
   const regionMap = createMap(element, api);
   regionMap.map.options.zoomSnap = 0.25; // before the boundaries arrive and fit the view
+  // A panel that changes size (an admin's layout, a window made full screen) keeps a whole map.
+  new ResizeObserver(() => regionMap.map.invalidateSize({ animate: false })).observe(element);
   priorityLegend().addTo(regionMap.map);
   addStations(regionMap, agencies);
   return regionMap;
