@@ -165,6 +165,7 @@ class Assignment(Out):
     priority: Priority
     created_at: Timestamp
     acknowledged_at: Timestamp | None
+    ack_due_at: Timestamp = Field(description="when a queued assignment is escalated")
     updated_at: Timestamp
 
 

@@ -64,3 +64,25 @@ async def test_garbage_aml_is_still_2xx(client: httpx.AsyncClient) -> None:
     assert response.json()["stored"] is True and response.json()["warnings"]
     operator = await login(client, "operator")
     assert (await client.post("/v1/aml", headers=operator, content=AML)).status_code == 403
+
+
+async def test_aml_after_a_closed_prank_waits_for_the_next_call(
+    client: httpx.AsyncClient,
+) -> None:
+    """A repeat caller's new AML must not attach to the earlier call already closed as a
+    prank: it waits, and the next call from the number takes it."""
+    gateway = await login(client, "aml-gateway")
+    operator = await login(client, "operator")
+    first = (await client.post("/v1/calls", headers=operator, json={
+        "caller_number": "+6281355500077"})).json()
+    closed = await client.post(f"/v1/calls/{first['id']}/disposition", headers=operator,
+                               json={"disposition": "prank"})
+    assert closed.status_code == 200
+    stored = await client.post("/v1/aml?caller_number=081355500077", headers=gateway,
+                               content=AML)
+    assert stored.status_code == 202 and stored.json()["matched_call_id"] is None
+    second = (await client.post("/v1/calls", headers=operator, json={
+        "caller_number": "+6281355500077", "category": "medical"})).json()
+    assert second["location"]["source"] == "aml"
+    assert (await client.get(f"/v1/calls/{first['id']}", headers=operator)
+            ).json()["location"] is None

@@ -36,6 +36,7 @@ def assignment_view(assignment: Assignment) -> dict[str, Any]:
         "priority": assignment.priority,
         "created_at": assignment.created_at.isoformat(),
         "acknowledged_at": assignment.acknowledged_at and assignment.acknowledged_at.isoformat(),
+        "ack_due_at": assignment.ack_due_at.isoformat(),
         "updated_at": assignment.updated_at.isoformat(),
     }
 

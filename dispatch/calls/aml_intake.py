@@ -56,7 +56,9 @@ async def receive_aml(
         return outcome
     window = timedelta(seconds=actor.settings.aml_match_window_s)
     call = await session.scalar(
-        select(Call).where(Call.caller_number == caller, Call.received_at >= now - window)
+        # a call closed as prank or ghost is over: a new AML belongs to the next call
+        select(Call).where(Call.caller_number == caller, Call.received_at >= now - window,
+                           Call.disposition.is_(None))
         .order_by(Call.received_at.desc()).limit(1).with_for_update()
     )
     if call is None:

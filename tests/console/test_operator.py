@@ -243,7 +243,9 @@ async def test_a_number_the_server_refuses_is_named_beside_the_field(
     await expect(page.locator("#result")).to_be_hidden()
 
 
-async def test_the_open_incidents_with_their_assignments(page: Page, console_server: Server) -> None:
+async def test_the_open_incidents_with_their_assignments(
+    page: Page, console_server: Server
+) -> None:
     await open_operator_page(page, console_server)
     call = await console_server.crime_call(e164(caller()))
     incident = call["incident"]
@@ -293,29 +295,37 @@ async def test_a_screenshot_at_1366x768(page: Page, console_server: Server) -> N
     nothing in the call panel wider than the panel, nothing below the window."""
     existing = (await call_at(console_server, {"lat": -7.4712, "lon": 112.4352}, "crime"))
     await open_operator_page(page, console_server)
-    await page.keyboard.type(caller())
-    await page.keyboard.press("Tab")
-    await page.keyboard.press("Tab")
-    await page.keyboard.type("-7.47125, 112.43490")
-    await page.keyboard.press("Enter")
-    await expect(page.locator(
-        f'#duplicates-list li[data-incident-id="{existing["incident"]["id"]}"]')).to_be_visible()
-    await page.keyboard.press("Alt+K")
-    await page.keyboard.type("krim")
-    await page.keyboard.press("Alt+R")
-    await page.keyboard.type("motor dicuri di depan rumah")
+    # One call taken (its result stays on the page), the next one being typed.
+    for spot, category, description in (("-7.47140, 112.43560", "krim", "tas dijambret"),
+                                         ("-7.47125, 112.43490", "krim", "motor dicuri")):
+        await page.keyboard.type(caller())
+        await page.keyboard.press("Tab")
+        await page.keyboard.press("Tab")
+        await page.keyboard.type(spot)
+        await page.keyboard.press("Enter")
+        duplicate = f'#duplicates-list li[data-incident-id="{existing["incident"]["id"]}"]'
+        await expect(page.locator(duplicate)).to_be_visible()
+        await page.keyboard.press("Alt+K")
+        await page.keyboard.type(category)
+        await page.keyboard.press("Alt+R")
+        await page.keyboard.type(description)
+        if description == "tas dijambret":
+            await page.keyboard.press("Control+Enter")
+            await expect(result(page).locator(".incident-number")).to_have_text(NUMBER)
+    await expect(page.locator("#duplicates-list li")).to_have_count(2)
     await expect(page.locator("#map")).to_have_attribute(
         "data-boundaries", "kabkota kecamatan kelurahan")
     await expect(page.locator("#incidents li.incident").first).to_be_visible()
     overflowing = await page.evaluate("""() => {
         const bad = [];
+        const controls = 'button, input, select, textarea, label, kbd';
         for (const panel of document.querySelectorAll('.operator-layout > .panel')) {
             const box = panel.getBoundingClientRect();
-            if (box.bottom > window.innerHeight + 1) bad.push(`${panel.className} below the window`);
-            for (const el of panel.querySelectorAll('button, input, select, textarea, label, kbd')) {
+            if (box.bottom > window.innerHeight + 1) bad.push(`${panel.className} below`);
+            for (const el of panel.querySelectorAll(controls)) {
                 const r = el.getBoundingClientRect();
                 if (r.width && (r.right > box.right + 1 || r.left < box.left - 1)) {
-                    bad.push(`${el.tagName} ${el.id || el.textContent.trim()} outside ${panel.className}`);
+                    bad.push(`${el.tagName} ${el.id || el.textContent.trim()} sticks out`);
                 }
             }
         }

@@ -69,9 +69,10 @@ export class CallerWatch extends EventTarget {
     try {
       const history = await this.api.get(`/v1/callers?caller_number=${encodeURIComponent(typed)}`);
       if (cleanNumber(this.input.value) !== typed) return;
+      const unchanged = JSON.stringify(this.history) === JSON.stringify({ ...history, typed });
       this.history = { ...history, typed };
       this.#setAml(history.pending_aml ?? null);
-      this.render();
+      if (!unchanged) this.render(); // a warning is announced once, not at every poll
     } catch {
       // A number the server does not take (422) or a network blip: nothing to show; the
       // submit names the field if the number is really wrong.

@@ -52,6 +52,9 @@ export class OpenIncidents {
     this.loaded = false;
     this.failing = false;
     this.timer = null;
+    this.reading = false; // a read is on its way
+    this.readAgain = false; // ...and another was asked for meanwhile
+    this.shownSignature = '';
   }
 
   start() {
@@ -61,7 +64,12 @@ export class OpenIncidents {
 
   /** Read the open incidents now (and again POLL_MS after the answer). */
   async refresh() {
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
     window.clearTimeout(this.timer);
+    this.reading = true;
     try {
       const pages = await Promise.all(OPEN_STATUSES.map(
         (status) => this.api.get(`/v1/incidents?status=${status}&limit=${PAGE}`)));
@@ -74,7 +82,13 @@ export class OpenIncidents {
       if (!this.failing) this.shell.setConnection('reconnecting');
       this.failing = true;
     } finally {
-      this.timer = window.setTimeout(() => this.refresh(), POLL_MS);
+      this.reading = false;
+      if (this.readAgain) {
+        this.readAgain = false;
+        this.refresh();
+      } else {
+        this.timer = window.setTimeout(() => this.refresh(), POLL_MS);
+      }
     }
   }
 
@@ -102,6 +116,10 @@ export class OpenIncidents {
 
   render() {
     const incidents = this.sorted();
+    // Most reads change nothing: leave the rows (and the map's tooltips) alone then.
+    const signature = JSON.stringify([this.loaded, incidents.map((i) => [i.id, i.updated_at, i.assignments])]);
+    if (signature === this.shownSignature) return;
+    this.shownSignature = signature;
     replaceChildren(this.list, incidents.map((incident) => this.#row(incident)),
       this.loaded && !incidents.length ? h('li', { class: 'empty' }, t('operator.incidents_empty')) : null);
     this.count.textContent = this.loaded ? t('operator.incidents_count', { count: incidents.length }) : t('common.loading');

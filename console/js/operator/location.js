@@ -8,7 +8,8 @@
  * - address: a place picked from the live search (AddressSearch). Sent as `address`, a text
  *   that names that place unambiguously; the server geocodes it (source "address"), so a
  *   later AML may still improve it. Text typed but not picked is sent as typed.
- * - map click, or coordinates typed in `lat`/`lon` (a pasted "-7.47, 112.43" fills both):
+ * - map click, or coordinates typed in `lat`/`lon` ("-7.47, 112.43" pasted into lat, or
+ *   typed there and Enter, fills both):
  *   sent as `location` {lat, lon, accuracy_m} (source "manual"). A click's accuracy is what
  *   a few pixels measure at the map's zoom; typed coordinates', what their decimals tell.
  *

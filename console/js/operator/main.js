@@ -26,7 +26,6 @@ import { LocationPicker } from './location.js';
 import { SHORTCUTS, keysOf, shortcutFor } from './shortcuts.js';
 import { fieldErrors, newIdempotencyKey, postCall } from './submit.js';
 
-const DISPOSITIONS = ['prank', 'ghost', 'info'];
 const DISPOSITION_KEYS = { prank: 'disposition.prank', ghost: 'disposition.ghost', info: 'disposition.info' };
 const SOURCE_KEYS = { aml: 'source.aml', manual: 'source.manual', address: 'source.address', cell: 'source.cell' };
 
@@ -119,15 +118,15 @@ async function start(session) {
   }
 
   async function send(kind) {
-    if (busy) return;
-    errors.clear();
-    await location.settle();
-    const body = callBody(kind);
-    if (!body) return;
+    if (busy) return; // a second Ctrl+Enter while the first is on its way
     busy = true;
-    form.setAttribute('aria-busy', 'true');
-    byId('call-state').textContent = t('operator.sending');
     try {
+      errors.clear();
+      await location.settle();
+      const body = callBody(kind);
+      if (!body) return;
+      form.setAttribute('aria-busy', 'true');
+      byId('call-state').textContent = t('operator.sending');
       let call = attempt.call;
       let incident = null;
       if (!call) {
@@ -199,11 +198,13 @@ async function start(session) {
   for (const button of form.querySelectorAll('button[data-disposition]')) {
     button.addEventListener('click', () => send(button.dataset.disposition));
   }
-  // Enter in a one-line field never registers a call (only Ctrl+Enter or the button does).
+  // Enter in a one-line field never registers a call (only Ctrl+Enter or the button does);
+  // after the caller's number it goes on to the address.
   form.addEventListener('keydown', (event) => {
     const target = event.target;
     if (event.key === 'Enter' && !event.ctrlKey && !event.metaKey && target instanceof HTMLInputElement) {
       event.preventDefault();
+      if (target === form.elements.caller_number) form.elements.address.focus();
     }
   });
 
