@@ -10,7 +10,6 @@ export default {
   'common.logout': 'Log out',
   'common.cancel': 'Cancel',
   'common.loading': 'Loading…',
-  'common.coming': 'This page is coming soon.',
   'common.age_hours': '{hours} h {minutes} m',
 
   'role.operator': 'Operator',

@@ -11,7 +11,6 @@ export default {
   'common.logout': 'Keluar',
   'common.cancel': 'Batal',
   'common.loading': 'Memuat…',
-  'common.coming': 'Halaman ini segera hadir.',
   'common.age_hours': '{hours} j {minutes} m',
 
   'role.operator': 'Operator',

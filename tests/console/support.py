@@ -13,10 +13,6 @@ from playwright.async_api import ConsoleMessage, Page
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
-# Pages still served as "coming soon" (console/js/placeholder.js): their builders replace
-# them, and the tests of the placeholder follow by themselves.
-PLACEHOLDER_PAGES = [name for name in ("operator", "supervisor", "wall")
-                     if "placeholder.js" in (CONSOLE_DIR / f"{name}.html").read_text()]
 # Where the demo "crime" call of these tests happens: routed to POLSEK-PRAJURITKULON.
 CRIME_SPOT = {"lat": -7.472, "lon": 112.430}
 AGENCY = "POLSEK-PRAJURITKULON"

@@ -13,7 +13,7 @@ from dispatch.assignments.lifecycle import ASSIGNMENT_STATUSES
 from dispatch.assignments.model import ASSIGNMENT_REASONS
 from dispatch.models import ROLES
 from geo.locate import PRECEDENCE
-from tests.console.support import PLACEHOLDER_PAGES, Server, open_agency_page, open_as
+from tests.console.support import Server, open_agency_page
 
 # Keys the pages build from values (t(`status.${status}`)): every value must have one.
 DYNAMIC_KEYS = ({f"status.{s}" for s in ASSIGNMENT_STATUSES}
@@ -113,14 +113,3 @@ async def test_the_agency_page_in_english_and_back(page: Page, console_server: S
                  ).to_have_text("Terima")
     await expect(page.locator('li[data-status="queued"] .category').first).to_have_text(
         "Kriminalitas / gangguan keamanan")
-
-
-@pytest.mark.parametrize("name", PLACEHOLDER_PAGES)
-@pytest.mark.parametrize(("lang", "text"), [(None, "Halaman ini segera hadir."),
-                                            ("en", "This page is coming soon.")])
-async def test_pages_still_to_come_say_so_in_the_pages_language(
-    page: Page, console_server: Server, name: str, lang: str | None, text: str
-) -> None:
-    await open_as(page, console_server, "operator" if name == "operator" else "supervisor",
-                  f"/console/{name}", lang)
-    await expect(page.locator(".placeholder p")).to_have_text(text)

@@ -4,16 +4,13 @@ down, no number is cut off, the map has its boundaries."""
 
 from __future__ import annotations
 
-import pytest
 from playwright.async_api import Page, expect
 
 from tests.console.support import (
     CRIME_SPOT,
-    PLACEHOLDER_PAGES,
     Server,
     agency_assignment,
     open_agency_page,
-    open_as,
     shoot,
 )
 
@@ -96,12 +93,3 @@ async def test_agency_page(page: Page, console_server: Server) -> None:
     await page.wait_for_timeout(300)
     await assert_fits_the_screen(page)
     await shoot(page, "agency-en")
-
-
-@pytest.mark.parametrize("name", PLACEHOLDER_PAGES)
-async def test_pages_still_to_come(page: Page, console_server: Server, name: str) -> None:
-    await open_as(page, console_server, "operator" if name == "operator" else "supervisor",
-                  f"/console/{name}")
-    await expect(page.locator(".placeholder p")).not_to_be_empty()
-    await assert_fits_the_screen(page)
-    await shoot(page, name)
