@@ -11,9 +11,10 @@ from tests.support import login
 # AML of a handset in Kota Mojokerto (lt/lg below), sent before its call.
 AML = ('A"ML=1;lt=-7.46950;lg=+112.43300;rd=25;top=20261123010203;lc=68;pm=G;'
        'si=510100000000000;ei=1234567890123456;mcc=510;mnc=10;ml=124')
-CENTRE = {"lat": -7.4700, "lon": 112.4300}
-EAST_300M = {"lat": -7.4700, "lon": 112.4327}  # about 298 m east
-FAR = {"lat": -7.5600, "lon": 112.4800}
+# A spot no other test uses (the shared test database holds many incidents at Mentikan).
+CENTRE = {"lat": -7.5480, "lon": 112.4410}
+EAST_300M = {"lat": -7.5480, "lon": 112.4437}  # about 298 m east
+FAR = {"lat": -7.6400, "lon": 112.4800}
 
 
 async def _incident(client: httpx.AsyncClient, operator: dict, category: str,
@@ -63,7 +64,8 @@ async def test_nearby_refuses_impossible_input_and_scopes_agencies(
         response = await client.get("/v1/incidents/nearby", headers=operator, params=params)
         assert response.status_code == 422, params
     crime = await _incident(client, operator, "crime", CENTRE, "+6281277700004")
-    police = await login(client, "polsek-prajuritkulon")
+    [assigned] = [a["agency"]["code"] for a in crime["assignments"]]
+    police = await login(client, assigned.lower())
     fire_brigade = await login(client, "damkar-mjk")
     seen = {i["incident_id"] for i in (await client.get(
         "/v1/incidents/nearby", headers=police, params=CENTRE)).json()["items"]}
