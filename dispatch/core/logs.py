@@ -117,6 +117,9 @@ def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
             "uvicorn.error": {"level": level.upper()},
             "uvicorn.access": {"handlers": ["default"], "level": level.upper(),
                                "propagate": False},
+            # /readyz reads the schema's revision through Alembic, which would log two
+            # lines at every probe of the load balancer
+            "alembic": {"level": "WARNING"},
         },
         "root": {"handlers": ["default"], "level": level.upper()},
     }
