@@ -114,3 +114,20 @@ async def test_the_background_sync_prunes_nothing_live(
             "SELECT extract(epoch FROM tat - now()) FROM rate_limits WHERE key = 'token:e'"))
     # five requests of 0.1 s each, synced without the test asking: 0.5 s from the first
     assert tat is not None and 0 < float(tat) <= 0.5
+
+
+async def test_a_concurrent_burst_is_counted_once(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """A known token, then 150 requests at once within a burst of 200: about half are
+    granted locally, the rest queue for the database; all are granted, and the database
+    counts exactly 151 (each local grant sent once, not once per queued ask)."""
+    limiter = SharedRateLimiter(engines[0], rate_per_s=50, burst=200)
+    assert await limiter.take("token:f") == 0.0
+    waits = await asyncio.gather(*(limiter.take("token:f") for _ in range(150)))
+    assert waits == [0.0] * 150
+    await limiter.sync()
+    async with engines[1].connect() as conn:
+        ahead = await conn.scalar(text(
+            "SELECT extract(epoch FROM tat - now()) FROM rate_limits WHERE key = 'token:f'"))
+    assert ahead is not None and 2.5 < float(ahead) <= 3.02  # 151 × 1/50 s, less time spent

@@ -82,11 +82,19 @@ class SharedRateLimiter:
             self._keys.move_to_end(key)
             if now < state.blocked_until:
                 return state.blocked_until - now
-            projected = max(state.tat, now) + state.used * self.emission_s
-            if projected - now <= self.tolerance_s / 2:  # comfortably inside: grant here
+            if self._inside(state, now):  # comfortably inside its limit: grant here
                 state.used += 1
                 return 0.0
         return await self._ask(key, want=True)
+
+    def _inside(self, state: _KeyState, now: float | None = None) -> bool:
+        """Whether one more request keeps the key within half its burst (by this
+        process's view): then it is granted without the database."""
+        now = time.time() if now is None else now
+        if now < state.blocked_until:
+            return False
+        projected = max(state.tat, now) + state.used * self.emission_s
+        return projected - now <= self.tolerance_s / 2
 
     async def record(self, key: str) -> float:
         """Count one event against `key` whatever the state (a failed log-in) and return
@@ -108,15 +116,21 @@ class SharedRateLimiter:
         return max(0.0, state.tat - now - self.tolerance_s, state.blocked_until - now)
 
     async def _ask(self, key: str, *, want: bool, extra: int = 0) -> float:
-        state = self._keys.get(key)
-        sent = state.used if state else 0
-        used = sent + extra
         try:
-            async with self._lock, self.engine.connect() as conn:
-                row = (await conn.execute(_TAKE, {
-                    "key": key, "used": used, "want": want, "emission": self.emission_s,
-                    "tolerance": self.tolerance_s})).one()
-                await conn.commit()
+            async with self._lock:
+                # Read under the lock: requests that queued here behind one that just
+                # read the database are granted from its answer, and what was granted
+                # locally is sent once, by one ask.
+                state = self._keys.get(key)
+                if want and extra == 0 and state is not None and self._inside(state):
+                    state.used += 1
+                    return 0.0
+                sent = state.used if state else 0
+                async with self.engine.connect() as conn:
+                    row = (await conn.execute(_TAKE, {
+                        "key": key, "used": sent + extra, "want": want,
+                        "emission": self.emission_s, "tolerance": self.tolerance_s})).one()
+                    await conn.commit()
         except Exception as exc:  # unreachable database: let the request meet it itself
             log.warning("rate limit for a key not checked: %s", type(exc).__name__)
             return 0.0
@@ -146,21 +160,22 @@ class SharedRateLimiter:
     async def sync(self) -> int:
         """Send what this process granted since the last sync; read the shared states
         back. Returns how many keys were sent."""
-        pending = sorted((k, s.used) for k, s in self._keys.items() if s.used)
-        if not pending:
-            return 0
-        async with self._lock, self.engine.connect() as conn:
-            rows = (await conn.execute(_SYNC, {
-                "keys": [k for k, _ in pending], "used": [u for _, u in pending],
-                "emission": self.emission_s, "tolerance": self.tolerance_s})).all()
-            await conn.commit()
-        sent = dict(pending)
-        for row in rows:
-            state = self._keys.get(row.key)
-            if state is not None:
-                # requests granted while the statement ran stay counted
-                state.used = max(0, state.used - sent[row.key])
-                state.tat = row.tat - (row.db_now - time.time())
+        async with self._lock:
+            pending = sorted((k, s.used) for k, s in self._keys.items() if s.used)
+            if not pending:
+                return 0
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(_SYNC, {
+                    "keys": [k for k, _ in pending], "used": [u for _, u in pending],
+                    "emission": self.emission_s, "tolerance": self.tolerance_s})).all()
+                await conn.commit()
+            sent = dict(pending)
+            for row in rows:
+                state = self._keys.get(row.key)
+                if state is not None:
+                    # requests granted while the statement ran stay counted
+                    state.used = max(0, state.used - sent[row.key])
+                    state.tat = row.tat - (row.db_now - time.time())
         return len(rows)
 
     async def run_sync(self) -> None:
