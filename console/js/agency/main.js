@@ -9,7 +9,7 @@
  * being read are applied after it.
  */
 import { ApiError, apiClient } from '../api.js';
-import { requireSession } from '../auth.js';
+import { startPage } from '../page.js';
 import { loadCategories } from '../categories.js';
 import { byId, h, isTyping, replaceChildren } from '../dom.js';
 import { FeedClient } from '../feed.js';
@@ -25,14 +25,7 @@ import { QueueList } from './rows.js';
 const RETRY_MS = 5000;
 const WAITING = new Set(['queued', 'escalated']); // counted in the tab's title
 
-const session = requireSession(['agency']);
-if (session) start(session).catch(failed);
-
-/** A page that could not start: a 401 is already on its way to the log-in page. */
-function failed(error) {
-  if (error instanceof ApiError && error.status === 401) return;
-  throw error;
-}
+startPage(['agency'], start);
 
 async function start(session) {
   translatePage();

@@ -10,8 +10,8 @@
  * the chosen duplicate); F2/F3/F4 register it and close it as prank / ghost / information.
  * Beside the form: the open incidents (OpenIncidents) and the map.
  */
-import { ApiError, apiClient } from '../api.js';
-import { requireSession } from '../auth.js';
+import { apiClient } from '../api.js';
+import { startPage } from '../page.js';
 import { loadCategories } from '../categories.js';
 import { byId, h, replaceChildren } from '../dom.js';
 import { formatTime } from '../format.js';
@@ -29,13 +29,7 @@ import { fieldErrors, newIdempotencyKey, postCall } from './submit.js';
 const DISPOSITION_KEYS = { prank: 'disposition.prank', ghost: 'disposition.ghost', info: 'disposition.info' };
 const SOURCE_KEYS = { aml: 'source.aml', manual: 'source.manual', address: 'source.address', cell: 'source.cell' };
 
-const session = requireSession(['operator']);
-if (session) start(session).catch(failed);
-
-function failed(error) {
-  if (error instanceof ApiError && error.status === 401) return; // already going to log in
-  throw error;
-}
+startPage(['operator'], start);
 
 async function start(session) {
   translatePage();

@@ -8,8 +8,8 @@
  * events (live.js). CSV export of the shift shown. An admin, who may read neither the
  * statistics nor the feed, sees the incidents, re-read every 15 s.
  */
-import { ApiError, apiClient } from '../api.js';
-import { requireSession } from '../auth.js';
+import { apiClient } from '../api.js';
+import { startPage } from '../page.js';
 import { loadCategories } from '../categories.js';
 import { byId } from '../dom.js';
 import { t, translatePage } from '../i18n.js';
@@ -21,13 +21,7 @@ import { POLL_MS, keepBoardLive } from './live.js';
 import { IncidentMarkers, boardMap } from './markers.js';
 import { RowList, incidentRows, pendingRows } from './rows.js';
 
-const session = requireSession(['supervisor', 'admin']);
-if (session) start(session).catch(failed);
-
-function failed(error) {
-  if (error instanceof ApiError && error.status === 401) return;
-  throw error;
-}
+startPage(['supervisor', 'admin'], start);
 
 async function start(session) {
   translatePage();

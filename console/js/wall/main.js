@@ -6,8 +6,8 @@
  * incidents beside the map. Live from the supervisors' feed like the supervisor board
  * (../supervisor/live.js): a new incident flashes in the list and rings on the map.
  */
-import { ApiError, apiClient } from '../api.js';
-import { requireSession } from '../auth.js';
+import { apiClient } from '../api.js';
+import { startPage } from '../page.js';
 import { loadCategories } from '../categories.js';
 import { byId, h } from '../dom.js';
 import { t, translatePage } from '../i18n.js';
@@ -21,13 +21,7 @@ import { RowList, incidentRows } from '../supervisor/rows.js';
 const L = window.L;
 const RING_MS = 60000; // how long a new incident rings on the map
 
-const session = requireSession(['supervisor', 'admin']);
-if (session) start(session).catch(failed);
-
-function failed(error) {
-  if (error instanceof ApiError && error.status === 401) return;
-  throw error;
-}
+startPage(['supervisor', 'admin'], start);
 
 async function start(session) {
   translatePage();
