@@ -24,6 +24,7 @@ from api import (
     incidents,
     ops,
     stats,
+    users,
 )
 from api.auth import router as auth_router
 from api.deps import build_index_caches, install_index_caches
@@ -31,10 +32,12 @@ from api.middleware import BodySizeLimit, RequestLog, RequestMetrics
 from api.problems import add_problem_schemas, install_problem_handlers
 from api.ratelimit import RateLimit
 from dispatch.accounts.login import failed_login_limiter
+from dispatch.accounts.sessions import SessionGuard
 from dispatch.assignments.sweeper import run_sweeper
 from dispatch.core import logs
 from dispatch.core.audit import run_sealer
 from dispatch.core.db import make_engine, make_sessionmaker
+from dispatch.core.errors import Unavailable
 from dispatch.core.feed_hub import FeedHub
 from dispatch.core.notify import Notifier
 from dispatch.core.ratelimits import SharedRateLimiter
@@ -77,6 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine, rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst,
             sync_interval_s=settings.rate_limit_sync_s)
         app.state.login_limiter = failed_login_limiter(engine, settings)
+        guard = SessionGuard(engine)
+        app.state.session_guard = guard
+        with contextlib.suppress(Unavailable):  # requests wait for it if it failed
+            await guard.refresh()
+        guard_task = asyncio.create_task(guard.run(), name="session-guard")
         limit_syncs = [asyncio.create_task(limiter.run_sync(), name="rate-limit-sync")
                        for limiter in (app.state.request_limiter, app.state.login_limiter)]
         sweeper = asyncio.create_task(
@@ -97,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await notifier.stop()
             await hub.stop()
-            for task in (sweeper, sealer, stats_publisher, *limit_syncs):
+            for task in (sweeper, sealer, stats_publisher, guard_task, *limit_syncs):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -117,8 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
-    for module in (calls, callers, incidents, agencies, geo, boundaries, aml, feeds, stats,
-                   console):
+    for module in (calls, callers, incidents, agencies, users, geo, boundaries, aml, feeds,
+                   stats, console):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)

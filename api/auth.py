@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from api.client_address import client_address
+from api.deps import account_change
 from api.problems import problem_responses
 from api.responses import Token
-from dispatch.accounts.login import log_in
+from api.schemas import PasswordChangeIn
+from dispatch.accounts import changes
+from dispatch.accounts.login import log_in, token_for
+from dispatch.accounts.sessions import SessionGuard
 from dispatch.accounts.tokens import Principal, read_token
 from dispatch.core.errors import Forbidden, Unauthorized
 
 router = APIRouter(tags=["auth"])
 log = logging.getLogger("siaga112.auth")
-FAILED_LOGIN_DELAY_S = 0.5
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
@@ -36,7 +40,8 @@ async def issue_token(
 
 
 def principal_from_token(request: Request, token: str | None) -> Principal:
-    """The caller a bearer token names (401 without one, or with an invalid one)."""
+    """The caller a bearer token names (401 without one, or with an invalid one); not yet
+    checked for revocation."""
     if not token:
         raise Unauthorized("a bearer token is needed: POST /auth/token")
     return read_token(token, secret_key=request.app.state.settings.secret_key)
@@ -45,8 +50,11 @@ def principal_from_token(request: Request, token: str | None) -> Principal:
 async def current_principal(
     request: Request, token: Annotated[str | None, Depends(bearer)]
 ) -> Principal:
-    """The caller of this request, kept on `request.state` for the logs."""
+    """The caller of this request (401 for a revoked token), kept on `request.state` for
+    the logs."""
     principal = principal_from_token(request, token)
+    guard: SessionGuard = request.app.state.session_guard
+    await guard.check(principal)
     request.state.principal = principal
     return principal
 
@@ -60,3 +68,28 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
         return principal
 
     return check
+
+
+Anyone = Annotated[Principal, Depends(current_principal)]
+
+
+@router.post("/auth/password", responses=problem_responses(400, 401, 403, 409, 413, 422, 429, 503))
+async def change_password(request: Request, body: PasswordChangeIn,
+                          principal: Anyone) -> Token:
+    """Change your own password. Every token of the account issued before is revoked,
+    this one too: the answer is a new token."""
+    async with account_change(request) as session:
+        user = await changes.change_own_password(
+            session, uuid.UUID(principal.user_id), current_password=body.current_password,
+            new_password=body.new_password)
+        issued = token_for(user, request.app.state.settings)
+    return Token(access_token=issued.access_token, expires_in=issued.expires_in)
+
+
+@router.post("/auth/logout", status_code=204,
+             responses=problem_responses(401, 403, 429, 503))
+async def log_out(request: Request, principal: Anyone) -> Response:
+    """Revoke this token, and every other token of the account issued before it."""
+    async with account_change(request) as session:
+        await changes.log_out(session, uuid.UUID(principal.user_id))
+    return Response(status_code=204)

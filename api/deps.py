@@ -3,6 +3,7 @@ and the per-process spatial indexes."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from dispatch.accounts.tokens import Principal
 from dispatch.actor import Actor
 from dispatch.batch_write import NOTIFY_AFTER_COMMIT
 from dispatch.core.db import VersionedIndexCache, transaction
+from dispatch.core.errors import Unavailable
 from dispatch.core.settings import Settings
 from geo.area_store import build_area_index
 from geo.areas import AreaIndex
@@ -84,3 +86,14 @@ async def actor_for(request: HTTPConnection, principal: Principal, session: Asyn
 def agency_scope(principal: Principal) -> str | None:
     """An agency account sees only its own agency; other roles are not scoped."""
     return principal.agency_code if principal.role == "agency" else None
+
+
+@asynccontextmanager
+async def account_change(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    """A unit of work that changes accounts: this process's session guard reads the change
+    right after commit, so its own next request already sees it (other processes within
+    a second, dispatch/accounts/sessions.py)."""
+    async with unit_of_work(request) as session:
+        yield session
+    with contextlib.suppress(Unavailable):  # committed; requests wait for a fresh read
+        await request.app.state.session_guard.refresh()

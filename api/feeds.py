@@ -18,7 +18,7 @@ from starlette.websockets import WebSocketState
 from api.deps import actor_for, unit_of_work
 from dispatch.accounts.tokens import Principal, read_token
 from dispatch.assignments.actions import change_assignment_status
-from dispatch.core.errors import DomainError
+from dispatch.core.errors import DomainError, Unauthorized, Unavailable
 from dispatch.core.feed_hub import FeedEvent, Subscriber, read_final_events
 
 router = APIRouter(tags=["feeds"])
@@ -28,6 +28,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 4008
 CLOSE_UNAVAILABLE = 1013  # try again later: the feed could not start
+REVOCATION_CHECK_S = 1.0
 
 
 def _token(websocket: WebSocket, token: str | None) -> str | None:
@@ -41,8 +42,14 @@ async def _authenticate(websocket: WebSocket, token: str | None) -> Principal | 
     raw = _token(websocket, token)
     try:
         if raw is None:
-            raise DomainError("no token")
-        return read_token(raw, secret_key=websocket.app.state.settings.secret_key)
+            raise Unauthorized("no token")
+        principal = read_token(raw, secret_key=websocket.app.state.settings.secret_key)
+        await websocket.app.state.session_guard.check(principal)
+        return principal
+    except Unavailable:
+        await websocket.accept()
+        await websocket.close(CLOSE_UNAVAILABLE, "accounts cannot be checked now; retry")
+        return None
     except DomainError:
         await websocket.accept()
         await websocket.close(CLOSE_UNAUTHORIZED, "a valid token is needed")
@@ -122,10 +129,26 @@ class _Connection:
         """Send queued events until the queue overflows; then close with 4008. (The hub
         stops filling a queue once it overflowed, so a full queue is what wakes us.)"""
         while not subscriber.overflowed.is_set():
-            await self.send_event(await subscriber.queue.get())
+            event = await subscriber.queue.get()
+            if subscriber.revoked.is_set():
+                return  # the watcher closes with 4401
+            if event is not None:
+                await self.send_event(event)
         await self.websocket.close(
             CLOSE_TOO_SLOW, f"too slow: reconnect with since={self.last_sent}"
         )
+
+    async def watch_revocation(self, subscriber: Subscriber) -> None:
+        """Close with 4401 once the token is revoked: at once when the hub reads the
+        revoking event, or within a second from this process's account memory."""
+        guard = self.websocket.app.state.session_guard
+        while guard.still_valid(self.principal) and not subscriber.revoked.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(REVOCATION_CHECK_S):
+                    await subscriber.revoked.wait()
+        subscriber.revoke()
+        async with self._send_lock:
+            await self.websocket.close(CLOSE_UNAUTHORIZED, "the token has been revoked")
 
     async def receive(self) -> None:
         async for text in self.websocket.iter_text():
@@ -139,6 +162,10 @@ class _Connection:
             return _problem(422, 'frames must be {"ack": "<assignment_id>"}')
         if self.principal.role not in ("agency", "supervisor"):
             return _problem(403, "this role may not acknowledge")
+        try:
+            await self.websocket.app.state.session_guard.check(self.principal)
+        except DomainError as exc:
+            return _problem(exc.status, exc.detail)
         scope = self.principal.agency_code if self.principal.role == "agency" else None
         try:
             async with unit_of_work(self.websocket) as session:
@@ -167,7 +194,8 @@ async def _serve(
         await websocket.close(CLOSE_UNAVAILABLE, "the feed is not available yet; retry")
         return
     connection = _Connection(websocket, principal, agency_code)
-    subscriber, cursor = hub.subscribe(agency_code)
+    subscriber, cursor = hub.subscribe(agency_code, user_id=principal.user_id,
+                                       generation=principal.generation)
     connection.last_sent = cursor if since is None else max(since, 0)
 
     async def send() -> None:
@@ -175,7 +203,8 @@ async def _serve(
             await connection.replay(since, cursor)
         await connection.live(subscriber)
 
-    tasks = [asyncio.create_task(send()), asyncio.create_task(connection.receive())]
+    tasks = [asyncio.create_task(send()), asyncio.create_task(connection.receive()),
+             asyncio.create_task(connection.watch_revocation(subscriber))]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -187,4 +216,7 @@ async def _serve(
                 await task
         if websocket.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError):
-                await websocket.close()
+                if subscriber.revoked.is_set():
+                    await websocket.close(CLOSE_UNAUTHORIZED, "the token has been revoked")
+                else:
+                    await websocket.close()

@@ -376,6 +376,28 @@ class Token(Out):
     expires_in: int = Field(description="seconds")
 
 
+Role = Literal["gateway", "operator", "supervisor", "agency", "admin"]
+
+
+class User(Out):
+    """An account (never its password or hash)."""
+
+    id: uuid.UUID
+    username: str
+    role: Role
+    agency_code: str | None = Field(description="the agency of an agency account, else null")
+    active: bool
+    created_at: Timestamp
+    last_login_at: Timestamp | None
+
+
+class UserPage(Out):
+    """Accounts in username order, a page at a time."""
+
+    items: list[User]
+    next_cursor: str | None
+
+
 class Health(Out):
     """The process is up."""
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.responses import Channel, Disposition
+from dispatch.accounts.users import USERNAME_PATTERN
 from dispatch.core.agency_kinds import AgencyKind
 
 
@@ -101,3 +102,31 @@ class CategoryIn(Strict):
     agency_kinds: list[AgencyKind] = Field(min_length=1)
     default_priority: int = Field(ge=1, le=4)
     active: bool = True
+
+
+Username = Field(min_length=2, max_length=64, pattern=USERNAME_PATTERN)
+Password = Field(max_length=256)  # the rules (length, not the username) are the domain's
+
+
+class UserIn(Strict):
+    username: str = Username
+    role: Literal["gateway", "operator", "supervisor", "agency", "admin"]
+    agency_code: str | None = Field(None, max_length=40)
+    password: str = Password
+
+
+class UserPatch(Strict):
+    """Only the fields given change. A role change away from `agency` drops the agency."""
+
+    role: Literal["gateway", "operator", "supervisor", "agency", "admin"] | None = None
+    agency_code: str | None = Field(None, max_length=40)
+    active: bool | None = None
+
+
+class PasswordResetIn(Strict):
+    password: str = Password
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(max_length=256)
+    new_password: str = Password

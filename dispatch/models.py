@@ -62,6 +62,24 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Tokens carry the generation they were issued in; a revoking change adds one
+    # (dispatch/accounts/sessions.py). `revision` orders account changes for the
+    # processes' caches: taken from AccountRevision, see migration 0012.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0",
+                                          index=True)
+
+
+class AccountRevision(Base):
+    """One row: the last revision handed to an account change. Taking it locks the row
+    until commit, so account changes commit in revision order."""
+
+    __tablename__ = "account_revision"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class Call(Base):

@@ -93,6 +93,7 @@ class Matrix:
     shared: Target
     spare_agency: dict[str, Any]
     spare_category: dict[str, Any]
+    spare_user_id: str = ""
 
     async def new_call(self, *, category: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {"caller_number": fresh_number(), "location": MENTIKAN}
@@ -136,11 +137,12 @@ class Row:
     fresh: str | None = None  # "call" / "incident": new data for each cell
     code: str = AGENCY_A  # the {code} of agency paths
     query: str = ""  # a variant of the same endpoint (shown in the test id)
+    revokes: bool = False  # the cell revokes the caller's tokens: log in again after it
 
-    def url(self, target: Target) -> str:
+    def url(self, target: Target, user_id: str = "") -> str:
         path = self.path.format(call_id=target.call_id, incident_id=target.incident_id,
                                 assignment_id=target.assignment_id, code=self.code,
-                                date="2026-11-23", name="pagi")
+                                date="2026-11-23", name="pagi", user_id=user_id)
         return path + self.query
 
     @property
@@ -165,6 +167,11 @@ def aml_body(_: Matrix, __: Target) -> dict[str, Any]:
 
 def json_body(body: dict[str, Any]) -> Build:
     return lambda _m, _t: {"json": body}
+
+
+def new_user_body(_: Matrix, __: Target) -> dict[str, Any]:
+    return {"json": {"username": f"matrix-{next(_numbers)}-{uuid.uuid4().hex[:6]}",
+                     "role": "operator", "password": "matrix-password-1"}}
 
 
 TABLE: tuple[Row, ...] = (
@@ -225,6 +232,19 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/v1/stats/shifts/{date}/{name}.csv", protected(supervisor=200)),
     # AML: the gateway's endpoint (the code lets a supervisor relay one too).
     Row("POST", "/v1/aml", protected(gateway=202, supervisor=202), aml_body),
+    # Accounts: the admin only (on a spare account of the matrix's own).
+    Row("GET", "/v1/users", protected(admin=200)),
+    Row("POST", "/v1/users", protected(admin=201), new_user_body),
+    Row("GET", "/v1/users/{user_id}", protected(admin=200)),
+    Row("PATCH", "/v1/users/{user_id}", protected(admin=200), json_body({"active": True})),
+    Row("POST", "/v1/users/{user_id}/password", protected(admin=204),
+        json_body({"password": "matrix-password-2"})),
+    # Everyone signed in changes their own password and logs out. The body is refused
+    # (422) once the caller is known, so the demo passwords stay as they are.
+    Row("POST", "/auth/password", public(422) | dict.fromkeys(UNAUTHENTICATED, 401),
+        json_body({"current_password": "whatever", "new_password": "x" * 300})),
+    Row("POST", "/auth/logout", public(204) | dict.fromkeys(UNAUTHENTICATED, 401),
+        revokes=True),
 )
 
 CELLS = [(row, role) for row in TABLE for role in ROLES]
@@ -284,6 +304,10 @@ async def matrix(client: httpx.AsyncClient, app: FastAPI) -> Matrix:
         spare_category={k: v for k, v in category.items() if k != "code"},
     )
     result.shared = target_of(await result.new_call(category="crime"))
+    spare_user = await client.post("/v1/users", headers=headers["admin"],
+                                   json=new_user_body(result, result.shared)["json"])
+    assert spare_user.status_code == 201, spare_user.text
+    result.spare_user_id = spare_user.json()["id"]
     return result
 
 
@@ -303,8 +327,10 @@ async def test_authorization(matrix: Matrix, row: Row, role: str) -> None:
     target = await matrix.new_target(row.fresh)
     kwargs = row.build(matrix, target)
     headers = {**kwargs.pop("headers", {}), **matrix.headers[role]}
-    response = await matrix.client.request(row.method, row.url(target), headers=headers,
-                                           **kwargs)
+    response = await matrix.client.request(
+        row.method, row.url(target, matrix.spare_user_id), headers=headers, **kwargs)
+    if row.revokes and role in USERNAMES:
+        matrix.headers[role] = await login(matrix.client, USERNAMES[role])
     assert response.status_code == row.expected[role], (
         f"{row.label} as {role}: expected {row.expected[role]}, got "
         f"{response.status_code}: {response.text[:300]}"

@@ -40,8 +40,10 @@ ERRORS = {400, 401, 403, 404, 409, 413, 422, 429, 503}
 NON_JSON = {("get", "/v1/stats/shifts/{date}/{name}.csv"): "text/csv"}
 UPSERTS = {("put", "/v1/agencies/{code}"), ("put", "/v1/categories/{code}")}  # no 404
 RAW_BODIES = {("post", "/v1/aml")}  # read as bytes, decoded with replacement: never a 400
-VERBS = {"acknowledge", "assign", "check", "close", "export", "issue", "list", "open", "read",
-         "receive", "register", "reverse", "save", "search", "update"}
+VERBS = {"acknowledge", "add", "assign", "change", "check", "close", "create", "export",
+         "issue", "list", "log", "merge", "reset",
+         "open", "read", "receive", "register", "reverse", "save", "search", "unmerge",
+         "update"}
 HTTP_METHODS = {"get", "put", "post", "patch", "delete"}
 
 OPERATIONS = [(method, path, operation) for path, item in DOCUMENT["paths"].items()

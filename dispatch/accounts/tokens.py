@@ -1,24 +1,19 @@
-"""OAuth2 password flow: checking a login and issuing/reading JWTs (pyjwt, HS256)."""
+"""Bearer tokens: issuing and reading JWTs (pyjwt, HS256). Whether a token was revoked
+since is dispatch/accounts/sessions.py's question; the password check is login.py's."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.accounts.users import verify_password
 from dispatch.core.errors import Unauthorized
 from dispatch.models import User
 
 ALGORITHM = "HS256"
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -29,6 +24,7 @@ class Principal:
     username: str
     role: str
     agency_code: str | None
+    generation: int = 0  # the account's token generation at issue (sessions.py)
 
 
 def issue_token(user: User, *, secret_key: str, ttl_s: int, now: datetime | None = None) -> str:
@@ -38,6 +34,7 @@ def issue_token(user: User, *, secret_key: str, ttl_s: int, now: datetime | None
         "name": user.username,
         "role": user.role,
         "agency": user.agency_code,
+        "gen": user.token_generation or 0,
         "iat": int(issued.timestamp()),
         "exp": int((issued + timedelta(seconds=ttl_s)).timestamp()),
     }
@@ -48,7 +45,7 @@ def read_token(token: str, *, secret_key: str, now: float | None = None) -> Prin
     """The principal of a valid, unexpired token (`now`: POSIX seconds, for tests)."""
     try:
         principal, expires = _verified(token, secret_key)
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, TypeError):
         raise Unauthorized("the token is not valid") from None
     if expires <= (time.time() if now is None else now):
         raise Unauthorized("the token has expired: log in again")
@@ -67,29 +64,6 @@ def _verified(token: str, secret_key: str) -> tuple[Principal, int]:
         username=claims.get("name", ""),
         role=claims.get("role", ""),
         agency_code=claims.get("agency"),
+        generation=int(claims.get("gen", 0)),
     )
     return principal, int(claims["exp"])
-
-
-async def authenticate(
-    session: AsyncSession, username: str, password: str, *, now: datetime | None = None
-) -> User:
-    """Check a login. Five failures in a row lock the account for 15 minutes."""
-    now = now or datetime.now(UTC)
-    user = await session.scalar(
-        select(User).where(User.username == username).with_for_update()
-    )
-    if user is None or not user.active:
-        raise Unauthorized("wrong username or password")
-    if user.locked_until is not None and user.locked_until > now:
-        raise Unauthorized("the account is locked after repeated failed log-ins: try later")
-    # Argon2 takes tens to hundreds of milliseconds of CPU: off the event loop.
-    if not await asyncio.to_thread(verify_password, user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        raise Unauthorized("wrong username or password")
-    user.failed_logins = 0
-    user.locked_until = None
-    return user

@@ -29,8 +29,14 @@ BATCH = 500
 STARTUP_LOOKBACK = 1000  # seqs behind the newest event the hub re-checks at start
 FEED_APP = "siaga112-feed"  # application_name of the hub's own connections
 
+# An account event's `after` holds the account's token generation: the hub closes the
+# account's subscribers whose token is older, in seq order, so no frame committed after a
+# revocation reaches them (dispatch/accounts/sessions.py).
 _READ = """
-    SELECT seq, type, at, agency_codes, payload
+    SELECT seq, type, at, agency_codes, payload,
+           CASE WHEN entity = 'user' THEN entity_id END AS user_id,
+           CASE WHEN entity = 'user' THEN (after->>'token_generation')::int END
+               AS token_generation
     FROM events WHERE seq > $1 ORDER BY seq LIMIT $2
 """
 _SNAPSHOT_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
@@ -63,19 +69,30 @@ class FeedEvent:
 
 @dataclass(eq=False)
 class Subscriber:
-    """One WebSocket connection. `agency_code` None means every event (supervisors)."""
+    """One WebSocket connection. `agency_code` None means every event (supervisors).
+    `user_id` and `generation` name the account and token generation it was opened with."""
 
     agency_code: str | None
-    queue: asyncio.Queue[FeedEvent] = field(default_factory=lambda: asyncio.Queue(1000))
+    queue: asyncio.Queue[FeedEvent | None] = field(
+        default_factory=lambda: asyncio.Queue(1000))
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+    user_id: str | None = None
+    generation: int = 0
+    revoked: asyncio.Event = field(default_factory=asyncio.Event)
 
     def offer(self, event: FeedEvent) -> None:
-        if self.overflowed.is_set():
+        if self.overflowed.is_set() or self.revoked.is_set():
             return
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
             self.overflowed.set()
+
+    def revoke(self) -> None:
+        """Nothing more is offered; a waiting sender is woken (None) to see it."""
+        self.revoked.set()
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
 
 
 async def read_final_events(
@@ -133,10 +150,12 @@ class FeedHub:
         """Every seq up to here is final: delivered, or lost for good to a rollback."""
         return self._finality.cursor
 
-    def subscribe(self, agency_code: str | None) -> tuple[Subscriber, int]:
+    def subscribe(self, agency_code: str | None, *, user_id: str | None = None,
+                  generation: int = 0) -> tuple[Subscriber, int]:
         """Register a subscriber; returns it with the cursor at registration: everything
         after it arrives through the queue, everything up to it is in storage."""
-        subscriber = Subscriber(agency_code, asyncio.Queue(self._queue_size))
+        subscriber = Subscriber(agency_code, asyncio.Queue(self._queue_size),
+                                user_id=user_id, generation=generation)
         self._subscribers.add(subscriber)
         return subscriber, self.cursor
 
@@ -146,6 +165,11 @@ class FeedHub:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+
+    def _revoke(self, user_id: str, generation: int) -> None:
+        for subscriber in self._subscribers:
+            if subscriber.user_id == user_id and subscriber.generation < generation:
+                subscriber.revoke()
 
     @property
     def subscriber_count(self) -> int:
@@ -217,6 +241,8 @@ class FeedHub:
         final = self._finality.take_final(rows, xmin, fresh)
         if self._subscribers:  # with nobody listening here, only the cursor moves
             for row in final:
+                if row["token_generation"] is not None:
+                    self._revoke(row["user_id"], row["token_generation"])
                 event = FeedEvent.from_row(row)
                 if event is not None:
                     for subscriber in list(self._subscribers):

@@ -21,3 +21,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(at), uuid.UUID(row_id)
     except (ValueError, UnicodeDecodeError):
         raise Invalid("cursor is not one this service handed out", field="cursor") from None
+
+
+def encode_key_cursor(key: str) -> str:
+    """A cursor after a unique text key (a list ordered by that key)."""
+    return base64.urlsafe_b64encode(f"k|{key}".encode()).decode().rstrip("=")
+
+
+def decode_key_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, key = base64.urlsafe_b64decode(padded).decode().split("|", 1)
+    except (ValueError, UnicodeDecodeError):
+        kind, key = "", ""
+    if kind != "k":
+        raise Invalid("cursor is not one this service handed out", field="cursor")
+    return key

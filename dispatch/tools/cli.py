@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
@@ -15,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.core import schema
 from dispatch.core.db import make_engine, make_sessionmaker, transaction
-from dispatch.core.errors import DomainError
 from dispatch.core.settings import Settings, SettingsError, load_settings
 from dispatch.tools import migrate
 from dispatch.tools.simulate.command import simulate
 from dispatch.tools.stats_cli import stats_app
+from dispatch.tools.users_cli import users_app
 
 if TYPE_CHECKING:
     from dispatch.tools.demo import DemoUser
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Siaga112: 112 emergency command center backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 demo_app = typer.Typer(help="The bundled demo region (Mojokerto).", no_args_is_help=True)
-users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log integrity (hash chain).", no_args_is_help=True)
 geo_app = typer.Typer(help="Geographic reference tables.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -125,41 +123,6 @@ def demo_load() -> None:
         _print_demo_users(result.users)
 
     asyncio.run(run())
-
-
-@users_app.command("create")
-def users_create(
-    name: str,
-    role: Annotated[str, typer.Option(help="gateway, operator, supervisor, agency or admin")],
-    agency: Annotated[str | None, typer.Option(help="agency code (agency role only)")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="read the password from standard input")
-    ] = False,
-) -> None:
-    """Create a user account."""
-    from dispatch.accounts.users import create_user
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = _settings()
-
-    async def run() -> None:
-        engine = make_engine(settings)
-        try:
-            async with transaction(make_sessionmaker(engine)) as session:
-                user = await create_user(
-                    session, name, role=role, password=password, agency_code=agency
-                )
-            console.print(f"created {user.role} account [bold]{user.username}[/]")
-        finally:
-            await engine.dispose()
-
-    try:
-        asyncio.run(run())
-    except DomainError as exc:
-        _fail(exc.detail)
 
 
 def _load_table(kind: str, path: Path) -> None:
