@@ -33,6 +33,7 @@ from api.problems import add_problem_schemas, install_problem_handlers
 from api.ratelimit import RateLimit
 from dispatch.accounts.login import failed_login_limiter
 from dispatch.accounts.sessions import SessionGuard
+from dispatch.accounts.sockets import OpenSockets
 from dispatch.assignments.sweeper import run_sweeper
 from dispatch.core import logs
 from dispatch.core.audit import run_sealer
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with contextlib.suppress(Unavailable):  # requests wait for it if it failed
             await guard.refresh()
         guard_task = asyncio.create_task(guard.run(), name="session-guard")
+        app.state.open_sockets = OpenSockets(engine, per_user=settings.max_sockets_per_user)
+        sockets_task = asyncio.create_task(app.state.open_sockets.run(), name="open-sockets")
         limit_syncs = [asyncio.create_task(limiter.run_sync(), name="rate-limit-sync")
                        for limiter in (app.state.request_limiter, app.state.login_limiter)]
         sweeper = asyncio.create_task(
@@ -105,7 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await notifier.stop()
             await hub.stop()
-            for task in (sweeper, sealer, stats_publisher, guard_task, *limit_syncs):
+            for task in (sweeper, sealer, stats_publisher, guard_task, sockets_task,
+                         *limit_syncs):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -16,10 +16,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from api.deps import actor_for, unit_of_work
+from dispatch.accounts.sockets import OpenSockets, TooManySockets
 from dispatch.accounts.tokens import Principal, read_token
 from dispatch.assignments.actions import change_assignment_status
 from dispatch.core.errors import DomainError, Unauthorized, Unavailable
-from dispatch.core.feed_hub import FeedEvent, Subscriber, read_final_events
+from dispatch.core.feed_hub import FeedEvent, FeedHub, Subscriber, read_final_events
 
 router = APIRouter(tags=["feeds"])
 
@@ -28,6 +29,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 4008
 CLOSE_UNAVAILABLE = 1013  # try again later: the feed could not start
+CLOSE_TOO_MANY = 4429  # the account holds its allowance of open sockets
 REVOCATION_CHECK_S = 1.0
 
 
@@ -193,6 +195,23 @@ async def _serve(
     except TimeoutError:
         await websocket.close(CLOSE_UNAVAILABLE, "the feed is not available yet; retry")
         return
+    sockets: OpenSockets = websocket.app.state.open_sockets
+    try:
+        socket_id = await sockets.open(principal.user_id, websocket.url.path)
+    except TooManySockets as exc:
+        await websocket.close(CLOSE_TOO_MANY, exc.detail)
+        return
+    except Unavailable:
+        await websocket.close(CLOSE_UNAVAILABLE, "the feed is not available now; retry")
+        return
+    try:
+        await _feed(websocket, hub, principal, agency_code, since)
+    finally:
+        await sockets.close(socket_id)
+
+
+async def _feed(websocket: WebSocket, hub: FeedHub, principal: Principal,
+                agency_code: str | None, since: int | None) -> None:
     connection = _Connection(websocket, principal, agency_code)
     subscriber, cursor = hub.subscribe(agency_code, user_id=principal.user_id,
                                        generation=principal.generation)

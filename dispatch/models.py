@@ -82,6 +82,21 @@ class AccountRevision(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
+class OpenSocket(Base):
+    """A WebSocket an account holds open, in whichever process (dispatch/accounts/
+    sockets.py); rows not seen for a minute belong to a process that died."""
+
+    __tablename__ = "open_sockets"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    path: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now())
+    seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now())
+
+
 class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (

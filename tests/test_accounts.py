@@ -302,7 +302,7 @@ def test_users_cli(database_url: str) -> None:
     listed = cli("list", "--role", "operator")
     assert name in listed.stdout and "supervisor" not in listed.stdout
     assert cli("disable", name).returncode == 0
-    assert " no " in [line for line in cli("list").stdout.splitlines() if name in line][0]
+    assert " no " in next(line for line in cli("list").stdout.splitlines() if name in line)
     assert cli("enable", name).returncode == 0
     assert cli("set-password", name, "--password-stdin",
                stdin="cli-password-2\n").returncode == 0

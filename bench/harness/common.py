@@ -25,6 +25,8 @@ SERVICE_ENV = {
     "DISPATCH_RATE_LIMIT_PER_S": "1000000",
     "DISPATCH_RATE_LIMIT_BURST": "1000000",
     "DISPATCH_ACK_TIMEOUT_S": "86400,86400,86400,86400",
+    # The harness's thousand subscribers share one token per role.
+    "DISPATCH_MAX_SOCKETS_PER_USER": "100000",
 }
 
 

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     nearest_max_m: float = Field(25_000.0, ge=0)
     max_body_bytes: int = Field(64 * 1024, gt=0)
     feed_queue_size: int = Field(1000, ge=1)
+    # Open WebSockets per account across every process and host; the next is closed 4429.
+    max_sockets_per_user: int = Field(20, ge=1)
     stats_interval_s: float = Field(5.0, gt=0)
     rate_limit_per_s: float = Field(50.0, gt=0)
     rate_limit_burst: int = Field(200, ge=1)

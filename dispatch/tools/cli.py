@@ -224,6 +224,8 @@ def serve(
         access_log=False,  # the app's own access log carries the request id
         proxy_headers=False,  # X-Forwarded-For: only from DISPATCH_TRUSTED_PROXIES (api)
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        # A bigger client frame closes the socket with 1009, read no further than its header.
+        ws_max_size=settings.max_body_bytes,
     )
 
 
