@@ -33,9 +33,12 @@ class CallFigures(Out):
 class IncidentFigures(Out):
     """Incidents created in the shift."""
 
-    total: int
+    total: int = Field(description="incidents merged into another left out: each "
+                                   "emergency counted once")
     by_category: dict[str, int]
     by_priority: dict[str, int] = Field(description='keys "1".."4"')
+    merged: int = Field(description="incidents of the shift merged into another (not in "
+                                    "total)")
 
 
 class AgencyFigures(Out):

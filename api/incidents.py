@@ -1,4 +1,4 @@
-"""Incidents: read, edit, assign manually, close."""
+"""Incidents: read, edit, assign manually, close, notes, merge and unmerge."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ from api.auth import require
 from api.deps import actor_for, agency_scope, area_index, unit_of_work
 from api.fast_json import orjson_response
 from api.problems import problem_responses
-from api.responses import Incident, IncidentDetail, IncidentPage, NearbyIncidents
-from api.schemas import CloseIn, IncidentPatch, ManualAssignmentIn
+from api.responses import Incident, IncidentDetail, IncidentPage, NearbyIncidents, Note
+from api.schemas import CloseIn, IncidentPatch, ManualAssignmentIn, MergeIn, NoteIn
 from dispatch.accounts.tokens import Principal
 from dispatch.assignments.actions import manual_assignment
 from dispatch.calls.input import ManualLocation
 from dispatch.incidents import changes as incident_changes
+from dispatch.incidents import merging
 from dispatch.incidents import queries as incident_queries
 from dispatch.incidents.nearby import MAX_RADIUS_M, incidents_nearby
+from dispatch.incidents.notes import add_note
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"],
                    responses=problem_responses(401, 403, 422, 429, 503))
@@ -118,3 +120,47 @@ async def close_incident(
         actor = await actor_for(request, principal, session)
         return Incident.model_validate(await incident_changes.close_incident(
             session, incident_id, actor, resolution=body.resolution))
+
+
+@router.post("/{incident_id}/notes", status_code=201, responses=CHANGES)
+async def add_incident_note(
+    request: Request,
+    incident_id: uuid.UUID,
+    body: NoteIn,
+    principal: Annotated[Principal, Depends(require("operator", "supervisor", "agency"))],
+) -> Note:
+    """Append a note (append-only: a correction is a new note). An agency may write only
+    on incidents assigned to it; a closed incident takes notes, a merged one does not
+    (409: write on the incident it was merged into)."""
+    async with unit_of_work(request) as session:
+        actor = await actor_for(request, principal, session)
+        return Note.model_validate(await add_note(
+            session, incident_id, actor, text=body.text, role=principal.role,
+            agency_code=agency_scope(principal)))
+
+
+@router.post("/{incident_id}/merge", responses=CHANGES)
+async def merge_incident(
+    request: Request, incident_id: uuid.UUID, body: MergeIn, principal: Operator
+) -> Incident:
+    """Merge this incident into `into_incident_id`; answers the surviving incident. Its
+    calls and notes move there, its open assignments move too or, where the survivor's
+    agency already holds one, are cancelled; it is closed as "merged". Into itself: 422;
+    from or into a closed incident: 409."""
+    async with unit_of_work(request) as session:
+        actor = await actor_for(request, principal, session)
+        return Incident.model_validate(await merging.merge_incident(
+            session, incident_id, body.into_incident_id, actor))
+
+
+@router.post("/{incident_id}/unmerge", responses=problem_responses(404, 409))
+async def unmerge_incident(
+    request: Request, incident_id: uuid.UUID, principal: Operator
+) -> Incident:
+    """Undo the merge of this incident: what moved goes back, what the merge cancelled is
+    restored, the incident reopens; answers it. 409 when it is not merged or the incident
+    it was merged into has been closed since."""
+    async with unit_of_work(request) as session:
+        actor = await actor_for(request, principal, session)
+        return Incident.model_validate(await merging.unmerge_incident(
+            session, incident_id, actor))

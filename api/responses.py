@@ -180,7 +180,9 @@ class Incident(Out):
     location: Location | None
     area: Area | None
     description: str | None
-    resolution: str | None
+    resolution: str | None = Field(description='"merged" for an incident merged into another')
+    merged_into: uuid.UUID | None = Field(
+        description="the incident this one was merged into (it is closed); null otherwise")
     created_at: Timestamp
     updated_at: Timestamp
     closed_at: Timestamp | None
@@ -200,9 +202,22 @@ class TimelineEvent(Out):
     after: dict[str, JsonValue] | None
 
 
-class IncidentDetail(Incident):
-    """GET /v1/incidents/{id}: the incident with its events, oldest first."""
+class Note(Out):
+    """A note on an incident (append-only: a correction is a new note)."""
 
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    text: str
+    author: str = Field(description="the author's username")
+    role: Literal["operator", "supervisor", "agency"]
+    agency_code: str | None = Field(description="the author's agency, for an agency account")
+    at: Timestamp
+
+
+class IncidentDetail(Incident):
+    """GET /v1/incidents/{id}: the incident with its notes and its events, oldest first."""
+
+    notes: list[Note]
     timeline: list[TimelineEvent]
 
 

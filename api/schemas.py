@@ -75,6 +75,21 @@ class CloseIn(Strict):
     resolution: str = Field(min_length=1, max_length=4000)
 
 
+class NoteIn(Strict):
+    text: str = Field(min_length=1, max_length=4000,
+                      description="1 to 4,000 characters once surrounding white space is "
+                                  "stripped")
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _stripped(cls, text: object) -> object:
+        return text.strip() if isinstance(text, str) else text
+
+
+class MergeIn(Strict):
+    into_incident_id: uuid.UUID
+
+
 class StatusIn(Strict):
     status: Literal["en_route", "on_scene", "completed", "declined"]
     note: str | None = Field(None, max_length=2000)

@@ -154,6 +154,8 @@ class Incident(Base):
         Index("ix_incidents_open_nearby", "category", text("(location::geography)"),
               "created_at", postgresql_using="gist",
               postgresql_where=text("status <> 'closed'")),
+        CheckConstraint("merged_into IS NULL OR (merged_into <> id AND closed_at IS NOT NULL)",
+                        name="merged"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -180,10 +182,73 @@ class Incident(Base):
         DateTime(timezone=True), server_default=func.now()
     )  # set by the domain code on every change
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Closed with resolution "merged": the incident that took its calls (dispatch/incidents/
+    # merging.py); null otherwise.
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("incidents.id")
+    )
 
     assignments: Mapped[list[Assignment]] = relationship(
         order_by=Assignment.created_at, lazy="selectin"
     )
+
+
+class IncidentNote(Base):
+    """A note on an incident, by its author. Append-only: a trigger refuses DELETE and any
+    UPDATE but of `incident_id` (a merge moves notes to the surviving incident, an unmerge
+    back); a correction is a new note."""
+
+    __tablename__ = "incident_notes"
+    __table_args__ = (
+        CheckConstraint("char_length(text) BETWEEN 1 AND 4000", name="text_length"),
+        Index("ix_incident_notes_incident_id", "incident_id", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    incident_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("incidents.id")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))  # the username, as events name actors
+    author_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id")
+    )
+    role: Mapped[str] = mapped_column(String(12))
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class IncidentMerge(Base):
+    """One merge of `merged_id` into `into_id`: exactly what it moved and cancelled, so an
+    unmerge restores that (and only that). `undone_at` is set by the unmerge; at most one
+    merge of an incident is in force."""
+
+    __tablename__ = "incident_merges"
+    __table_args__ = (
+        CheckConstraint("merged_id <> into_id", name="distinct"),
+        Index("ix_incident_merges_merged_id", "merged_id", unique=True,
+              postgresql_where=text("undone_at IS NULL")),
+        Index("ix_incident_merges_into_id", "into_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4
+    )
+    merged_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("incidents.id"))
+    into_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("incidents.id"))
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    merged_by: Mapped[str] = mapped_column(String(64))
+    status_before: Mapped[str] = mapped_column(String(12))  # of the merged incident
+    call_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    note_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    moved_assignment_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    # [{"id", "status", "note"}]: the merged incident's assignments the merge cancelled,
+    # with what they were before
+    cancelled_assignments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(64))
 
 
 INCIDENT_NUMBER_SEQ = Sequence("incident_number_seq", metadata=Base.metadata)

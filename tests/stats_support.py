@@ -86,6 +86,7 @@ PAGI = {
         "total": 5,
         "by_category": {"fallen_tree": 1, "fire": 3, "utility_outage": 1},
         "by_priority": {"1": 2, "2": 1, "3": 1, "4": 1},
+        "merged": 0,
     },
     "agencies": {
         # acknowledged after 10, 20, 30, 40 s: median 25, p90 30 + 0.7 * 10 = 37
@@ -107,7 +108,7 @@ SIANG = {
               "end": "2031-01-15T23:00:00+07:00"},
     "calls": {"total": 2, "by_disposition": {**DISPOSITIONS_ZERO, "info": 1, "abandoned": 1},
               "prank_ratio": 0, "by_hour": hours(15, h15=1, h22=1)},
-    "incidents": {"total": 0, "by_category": {}, "by_priority": NO_PRIORITIES},
+    "incidents": {"total": 0, "by_category": {}, "by_priority": NO_PRIORITIES, "merged": 0},
     "agencies": {},
     "times": EMPTY_TIMES,
     "operators": {"operator": {"calls": 1, "incidents": 0},
@@ -119,7 +120,7 @@ MALAM = {
     "calls": {"total": 2, "by_disposition": {**DISPOSITIONS_ZERO, "none": 1, "transferred": 1},
               "prank_ratio": 0, "by_hour": hours(23, h23=1, h02=1)},
     "incidents": {"total": 1, "by_category": {"medical": 1},
-                  "by_priority": {**NO_PRIORITIES, "1": 1}},
+                  "by_priority": {**NO_PRIORITIES, "1": 1}, "merged": 0},
     "agencies": {PSC: {"assigned": 1, "acknowledged": 1, "completed": 0, "unacknowledged": 0,
                        "escalated": 0, "median_ack_s": 15.0, "p90_ack_s": 15.0}},
     # 23:29:50 on the 15th -> 00:10:00 on the 16th

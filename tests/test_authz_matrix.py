@@ -110,6 +110,13 @@ class Matrix:
         if kind == "call":  # a call with no incident yet
             call = await self.new_call(category=None)
             return Target(call["id"], "", "")
+        if kind == "merged":  # an incident merged into the shared one (for the unmerge)
+            merged = target_of(await self.new_call(category="crime"))
+            response = await self.client.post(
+                f"/v1/incidents/{merged.incident_id}/merge", headers=self.headers["operator"],
+                json={"into_incident_id": self.shared.incident_id})
+            assert response.status_code == 200, response.text
+            return merged
         call = await self.new_call(category="crime")
         return target_of(call)
 
@@ -205,6 +212,15 @@ TABLE: tuple[Row, ...] = (
         json_body({"agency_code": MANUAL_AGENCY}), fresh="incident"),
     Row("POST", "/v1/incidents/{incident_id}/close", protected(operator=200, supervisor=200),
         json_body({"resolution": "authz matrix: closed"}), fresh="incident"),
+    # Notes: operators and supervisors on any incident, an agency on its own (B: 404).
+    Row("POST", "/v1/incidents/{incident_id}/notes",
+        protected(operator=201, supervisor=201, agency_a=201, agency_b=404),
+        json_body({"text": "authz matrix: a note"})),
+    # Merge a fresh incident into the shared one (both agency A's), and undo one.
+    Row("POST", "/v1/incidents/{incident_id}/merge", protected(operator=200, supervisor=200),
+        lambda m, _t: {"json": {"into_incident_id": m.shared.incident_id}}, fresh="incident"),
+    Row("POST", "/v1/incidents/{incident_id}/unmerge",
+        protected(operator=200, supervisor=200), fresh="merged"),
     # Agency directory and categories: reference data; admin writes.
     Row("GET", "/v1/agencies", readers()),
     Row("GET", "/v1/agencies/{code}", readers()),

@@ -155,7 +155,8 @@ async def test_neighbouring_and_empty_shifts(
     empty = await _figures(stats_engine, stats_settings, date(2031, 1, 17), "pagi")
     assert empty["calls"] == {"total": 0, "by_disposition": DISPOSITIONS_ZERO,
                               "prank_ratio": 0, "by_hour": hours(7)}
-    assert empty["incidents"] == {"total": 0, "by_category": {}, "by_priority": NO_PRIORITIES}
+    assert empty["incidents"] == {"total": 0, "by_category": {}, "by_priority": NO_PRIORITIES,
+                                  "merged": 0}
     assert (empty["agencies"], empty["operators"], empty["times"]) == ({}, {}, EMPTY_TIMES)
 
 

@@ -53,14 +53,22 @@ async def _locked(
 ) -> tuple[Assignment, Incident]:
     """Lock the incident, then the assignment (always in that order: no deadlocks).
     `agency_code` set means the caller is that agency: another agency's assignment is a
-    404, so existence does not leak."""
+    404, so existence does not leak. A merge may move the assignment to another incident
+    between the unlocked read of its incident and the locks: then the other one is locked
+    too (a merge moves an assignment once per merge, so this settles at once)."""
     incident_id = await session.scalar(
         select(Assignment.incident_id).where(Assignment.id == assignment_id)
     )
     if incident_id is None:
         raise NotFound("no such assignment")
-    incident = await get_incident(session, incident_id, for_update=True)
-    assignment = await lock_assignment(session, assignment_id)
+    for _attempt in range(3):
+        incident = await get_incident(session, incident_id, for_update=True)
+        assignment = await lock_assignment(session, assignment_id)
+        if assignment is None or assignment.incident_id == incident_id:
+            break
+        incident_id = assignment.incident_id
+    else:
+        raise Conflict("the assignment is moving between incidents: try again")
     if assignment is None or (agency_code is not None and assignment.agency.code != agency_code):
         raise NotFound("no such assignment")
     await session.refresh(incident, ["assignments"])

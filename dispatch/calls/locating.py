@@ -109,7 +109,7 @@ async def locate_call(
     if chosen is not None and located is not None and located.area is None:
         locating.warnings.append("the position is outside the service area")
     duplicates = reads.duplicates
-    if category is not None and located != provisional:  # an earlier AML moved it
+    if located != provisional:  # an earlier AML moved it
         duplicates = await possible_duplicates(session, actor, category, located, now)
     return CallPosition(locating=locating, chosen=chosen, located=located,
                         duplicates=duplicates, repeat_count=reads.repeat_count,

@@ -6,6 +6,7 @@ that moment); the live feeds send exactly those."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,12 +33,17 @@ def incident_event(
     after: dict[str, Any] | None = None,
     feed: bool = True,
     view: dict[str, Any] | None = None,
+    agency_codes: Iterable[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One event about an incident (and perhaps one of its assignments). The agency codes
     say which agency feeds carry it: the assignment's agency, or every agency with an
-    assignment on the incident for incident-wide events. `view`: the incident's view as
-    of now, when the caller has built it already (it is only read)."""
-    if assignment is not None:
+    assignment on the incident for incident-wide events (or `agency_codes`, when given).
+    `view`: the incident's view as of now, when the caller has built it already (it is
+    only read). `extra`: more keys of the feed frame (a note, a merge)."""
+    if agency_codes is not None:
+        codes = sorted(set(agency_codes))
+    elif assignment is not None:
         codes = [assignment.agency.code]
     else:
         codes = sorted({a.agency.code for a in incident.assignments})
@@ -46,6 +52,7 @@ def incident_event(
         payload = {
             "incident": view if view is not None else incident_view(incident, call_ids),
             "assignment": assignment_view(assignment) if assignment is not None else None,
+            **(extra or {}),
         }
     return event_row(
         type,
@@ -72,6 +79,8 @@ async def emit(
     after: dict[str, Any] | None = None,
     call_ids: list[uuid.UUID] | None = None,
     feed: bool = True,
+    agency_codes: Iterable[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> int:
     """Append one incident_event now; returns its seq."""
     # One lookup per incident and transaction: an action emitting several events (a
@@ -84,7 +93,7 @@ async def emit(
     known[incident.id] = call_ids
     return await append_row(session, incident_event(
         type, incident, actor, call_ids=call_ids, assignment=assignment, before=before,
-        after=after, feed=feed))
+        after=after, feed=feed, agency_codes=agency_codes, extra=extra))
 
 
 def opening_events(incident: Incident, actor: Actor, call_ids: list[uuid.UUID],

@@ -6,24 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Exists, exists, literal, select, tuple_
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agencies.models import Agency
-from dispatch.assignments.model import Assignment
-from dispatch.core.errors import NotFound
 from dispatch.core.pagination import decode_cursor, encode_cursor
-from dispatch.incidents.reads import call_ids_by_incident, call_ids_of
+from dispatch.incidents.notes import notes_of
+from dispatch.incidents.reads import (
+    assigned_to,
+    call_ids_by_incident,
+    call_ids_of,
+    visible_incident,
+)
 from dispatch.incidents.views import incident_view
 from dispatch.models import Event, Incident
-
-
-def _assigned_to(agency_code: str) -> Exists:
-    return exists().where(
-        Assignment.incident_id == Incident.id,
-        Assignment.agency_id == Agency.id,
-        Agency.code == agency_code,
-    )
 
 
 async def list_incidents(
@@ -36,9 +31,9 @@ async def list_incidents(
     if category:
         query = query.where(Incident.category == category)
     if agency:
-        query = query.where(_assigned_to(agency))
+        query = query.where(assigned_to(agency))
     if only_agency:
-        query = query.where(_assigned_to(only_agency))
+        query = query.where(assigned_to(only_agency))
     if since:
         query = query.where(Incident.created_at >= since)
     if cursor:
@@ -58,18 +53,15 @@ async def list_incidents(
 async def read_incident(
     session: AsyncSession, incident_id: uuid.UUID, *, only_agency: str | None
 ) -> dict[str, Any]:
-    """The incident with its timeline (its events, oldest first). An agency account may
-    read only incidents it is assigned to; others are a 404 (no existence leak)."""
-    query = select(Incident).where(Incident.id == incident_id)
-    if only_agency:
-        query = query.where(_assigned_to(only_agency))
-    incident = await session.scalar(query)
-    if incident is None:
-        raise NotFound("no such incident")
+    """The incident with its notes and its timeline (notes and events oldest first). An
+    agency account may read only incidents it is assigned to; others are a 404 (no
+    existence leak)."""
+    incident = await visible_incident(session, incident_id, only_agency=only_agency)
     events = await session.scalars(
         select(Event).where(Event.incident_id == incident_id).order_by(Event.seq)
     )
     view = incident_view(incident, await call_ids_of(session, incident_id))
+    view["notes"] = await notes_of(session, incident_id)
     view["timeline"] = [
         {"seq": e.seq, "type": e.type, "at": e.at.isoformat(), "actor": e.actor,
          "assignment_id": str(e.assignment_id) if e.assignment_id else None,

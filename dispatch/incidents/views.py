@@ -26,6 +26,7 @@ def incident_view(incident: Incident, call_ids: list[uuid.UUID] | None = None) -
         "area": incident.area,
         "description": incident.description,
         "resolution": incident.resolution,
+        "merged_into": incident.merged_into and str(incident.merged_into),
         "created_at": incident.created_at.isoformat(),
         "updated_at": incident.updated_at.isoformat(),
         "closed_at": incident.closed_at and incident.closed_at.isoformat(),

@@ -19,7 +19,10 @@ Definitions (all counts are over rows whose timestamp falls in the shift window)
   (0 when none), in running order, so the values add up to ``total`` too. (Keys are unique
   in zones without daylight saving time, which is every Indonesian zone.)
 - ``incidents.total``: incidents *created* in the shift; ``by_category`` (only categories
-  that occur) and ``by_priority`` (keys "1".."4", always present).
+  that occur) and ``by_priority`` (keys "1".."4", always present). An incident merged into
+  another (``merged_into`` set: the same emergency, opened twice) is counted once, as the
+  incident that survived, and not in these three; ``incidents.merged`` (an extension) says
+  how many of the shift's incidents were merged away. A merge undone counts again.
 - ``agencies``: per agency code, the assignments *created* in the shift:
   ``assigned`` (all of them), ``acknowledged`` (``acknowledged_at`` set, whatever the status
   is now), ``completed`` (status completed now), ``unacknowledged`` (status queued or
@@ -27,7 +30,8 @@ Definitions (all counts are over rows whose timestamp falls in the shift window)
   escalated *now*, a subset of unacknowledged), ``median_ack_s`` / ``p90_ack_s``
   (``acknowledged_at - created_at`` over the acknowledged ones, seconds; null when none).
   The status-based counts are live: asking again later can give other numbers.
-- ``times``: per incident created in the shift, call-to-dispatch = its first assignment's
+- ``times``: per incident created in the shift (merged ones aside: their calls moved to
+  the survivor), call-to-dispatch = its first assignment's
   ``created_at`` minus its earliest linked call's ``received_at``. Incidents without a
   linked call or without an assignment are left out, and so are the rare ones whose first
   call came after the first assignment (a call attached later to a running incident).
@@ -73,10 +77,10 @@ GROUP BY 1, 2
 """
 
 INCIDENTS_SQL = """
-SELECT category, priority, count(*) AS n
+SELECT category, priority, merged_into IS NOT NULL AS merged, count(*) AS n
 FROM incidents
 WHERE created_at >= :start AND created_at < :end
-GROUP BY category, priority
+GROUP BY 1, 2, 3
 """
 
 AGENCIES_SQL = """
@@ -105,7 +109,8 @@ ORDER BY ag.code
 # surge shift ran past the statement timeout).
 TIMES_SQL = """
 WITH shift_incidents AS MATERIALIZED (
-    SELECT id FROM incidents WHERE created_at >= :start AND created_at < :end
+    SELECT id FROM incidents
+    WHERE created_at >= :start AND created_at < :end AND merged_into IS NULL
 ), first_assigned AS (
     SELECT a.incident_id, min(a.created_at) AS at
     FROM assignments a JOIN shift_incidents s ON s.id = a.incident_id
@@ -239,7 +244,11 @@ async def shift_figures(
 
     by_category: dict[str, int] = {}
     by_priority = dict.fromkeys(PRIORITIES, 0)
-    for category, priority, n in await session.execute(text(INCIDENTS_SQL), window):
+    merged_away = 0
+    for category, priority, merged, n in await session.execute(text(INCIDENTS_SQL), window):
+        if merged:
+            merged_away += n
+            continue
         by_category[category] = by_category.get(category, 0) + n
         by_priority[str(priority)] = by_priority.get(str(priority), 0) + n
 
@@ -279,6 +288,7 @@ async def shift_figures(
             "total": sum(by_category.values()),
             "by_category": dict(sorted(by_category.items())),
             "by_priority": by_priority,
+            "merged": merged_away,
         },
         "agencies": agencies,
         "times": {

@@ -46,6 +46,7 @@ def _tables(figures: dict[str, Any]) -> list[Table]:
         summary.add_row(f"  {disposition}", str(n))
     summary.add_row("prank ratio (prank + ghost)", f"{calls['prank_ratio']:.4f}")
     summary.add_row("incidents", str(figures["incidents"]["total"]))
+    summary.add_row("  merged into another (not counted)", str(figures["incidents"]["merged"]))
     summary.add_row("median call → dispatch s", _none(times["median_call_to_dispatch_s"]))
     summary.add_row("p90 call → dispatch s", _none(times["p90_call_to_dispatch_s"]))
 
