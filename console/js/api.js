@@ -17,8 +17,10 @@ export class ApiError extends Error {
   }
 }
 
-/** One request; `json` is sent as a JSON body, `form` as an urlencoded one. */
-export async function request(method, path, { token, json, form } = {}) {
+/** One request; `json` is sent as a JSON body, `form` as an urlencoded one. A 401 sends
+ * the page to the log-in page, unless `refusedIsAnswer` (a 401 that answers the request
+ * itself, e.g. a wrong current password on POST /auth/password). */
+export async function request(method, path, { token, json, form, refusedIsAnswer = false } = {}) {
   const headers = { Accept: 'application/json' };
   let body;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -32,18 +34,18 @@ export async function request(method, path, { token, json, form } = {}) {
   const type = response.headers.get('Content-Type') ?? '';
   const payload = type.includes('json') ? await response.json() : null;
   if (!response.ok) {
-    if (response.status === 401 && token) goToLogin('expired');
+    if (response.status === 401 && token && !refusedIsAnswer) goToLogin('expired');
     throw new ApiError(response.status, payload);
   }
   return payload;
 }
 
-/** get/post/patch bound to a session's token. */
+/** get/post/patch bound to a session's token (read at each call: a page that gets a new
+ * token, after a password change, sets `session.token`). */
 export function apiClient(session) {
-  const token = session.token;
   return {
-    get: (path) => request('GET', path, { token }),
-    post: (path, json = {}) => request('POST', path, { token, json }),
-    patch: (path, json) => request('PATCH', path, { token, json }),
+    get: (path) => request('GET', path, { token: session.token }),
+    post: (path, json = {}) => request('POST', path, { token: session.token, json }),
+    patch: (path, json) => request('PATCH', path, { token: session.token, json }),
   };
 }

@@ -81,20 +81,39 @@ export function requireSession(roles) {
     else goToLogin('no_page');
     return null;
   }
-  window.setTimeout(() => goToLogin('expired'), Math.min(session.expiresAt - Date.now(), 2 ** 31 - 1));
+  watchExpiry(session);
   return session;
 }
 
-/** Log out: revoke the token at the server (POST /auth/logout; a 404 from a service
- * without that endpoint is fine), forget it, and show the log-in page. */
+/** Back to the log-in page when the stored token expires (a password change stores a new
+ * one with a later expiry: the timer then waits for that one). */
+function watchExpiry(session) {
+  window.setTimeout(() => {
+    const stored = currentSession();
+    if (stored) watchExpiry(stored);
+    else goToLogin('expired');
+  }, Math.min(Math.max(session.expiresAt - Date.now(), 0), 2 ** 31 - 1));
+}
+
+const LOGOUT_WAIT_MS = 3000;
+
+/** Log out: revoke the token at the server (POST /auth/logout: every token of this user
+ * issued before it is refused from then on), forget it, and show the log-in page. The
+ * token is forgotten here whatever the server answers, or when it does not answer. */
 export async function logout() {
   const session = currentSession();
   clearToken();
   if (session) {
+    const abort = new AbortController();
+    const timer = window.setTimeout(() => abort.abort(), LOGOUT_WAIT_MS);
     try {
-      await fetch('/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${session.token}` } });
+      await fetch('/auth/logout', {
+        method: 'POST', headers: { Authorization: `Bearer ${session.token}` }, signal: abort.signal,
+      });
     } catch {
       // Offline: the token is forgotten here all the same and expires at the end of the shift.
+    } finally {
+      window.clearTimeout(timer);
     }
   }
   goToLogin();

@@ -1,7 +1,8 @@
 /**
  * The header every signed-in page shares: the page's title, who is signed in, the center's
  * clock, the feed's connection state (always visible: "Terhubung" / "Koneksi terputus,
- * menyambung ulang…"), the language switch and the log-out button; plus a notice line for
+ * menyambung ulang…"), links to the users' page (admins) and to one's password, the
+ * language switch and the log-out button; plus a notice line for
  * messages ("the action was refused: …").
  *
  *   const shell = renderShell(byId('shell'), {session, titleKey: 'agency.title'});
@@ -21,6 +22,23 @@ const CONNECTION_TEXT = {
   failed: 'common.feed_failed',
 };
 const NOTICE_MS = 8000;
+/** Links of the header: the users' page for admins (who land on the board), and one's own
+ * password for everyone. */
+const NAV_LINKS = [
+  { path: '/console/supervisor', key: 'common.nav_board', roles: ['admin'] },
+  { path: '/console/admin', key: 'common.nav_users', roles: ['admin'] },
+  { path: '/console/password', key: 'common.nav_password', roles: null },
+];
+
+function navigation(role) {
+  const here = window.location.pathname.replace(/\/$/, '');
+  const links = NAV_LINKS.filter((link) => !link.roles || link.roles.includes(role)).map((link) =>
+    h('a', {
+      href: withLang(link.path), class: 'nav-link', data: { nav: link.path.split('/').pop() },
+      'aria-current': link.path === here ? 'page' : null,
+    }, t(link.key)));
+  return h('nav', { class: 'shell-nav', 'aria-label': t('common.nav_label') }, links);
+}
 
 export function renderShell(header, { session, titleKey, connection: showConnection = true }) {
   document.title = `${t(titleKey)} · Siaga112`;
@@ -37,6 +55,7 @@ export function renderShell(header, { session, titleKey, connection: showConnect
     clock,
     h('span', { class: 'who', title: `${t('common.signed_in_as')} ${session.username} (${t(`role.${session.role}`)})` },
       session.username),
+    navigation(session.role),
     h('a', { class: 'lang-switch', href: withLang(window.location.pathname, other), hreflang: other },
       t('common.switch_language')),
     h('button', { type: 'button', class: 'logout', data: { action: 'logout' }, onclick: () => logout() },

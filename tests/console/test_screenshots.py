@@ -11,6 +11,7 @@ from tests.console.support import (
     Server,
     agency_assignment,
     open_agency_page,
+    open_as,
     shoot,
 )
 
@@ -93,3 +94,33 @@ async def test_agency_page(page: Page, console_server: Server) -> None:
     await page.wait_for_timeout(300)
     await assert_fits_the_screen(page)
     await shoot(page, "agency-en")
+
+
+async def test_admin_page(page: Page, console_server: Server) -> None:
+    await open_as(page, console_server, "admin", "/console/admin")
+    rows = page.locator("#users-body tr[data-user-id]")
+    await expect(rows.first).to_be_visible()
+    await page.locator('#create-form select[name="role"]').select_option("agency")
+    await shoot(page, "admin")  # (before the checks: a failing layout is worth a look too)
+    await assert_fits_the_screen(page)
+    await rows.first.locator('button[data-action="reset_password"]').click()
+    await expect(page.locator("#reset-dialog")).to_be_visible()
+    await shoot(page, "admin-reset-dialog")
+    await assert_fits_the_screen(page)
+    await page.keyboard.press("Escape")
+    await open_as(page, console_server, "admin", "/console/admin", lang="en")
+    await expect(rows.first).to_be_visible()
+    await shoot(page, "admin-en")
+    await assert_fits_the_screen(page)
+
+
+async def test_password_page(page: Page, console_server: Server) -> None:
+    await open_as(page, console_server, "operator", "/console/password")
+    form = page.locator("#password-form")
+    await form.locator('input[name="current_password"]').fill("sandi-sekarang")
+    await form.locator('input[name="new_password"]').fill("sandi-baru-112")
+    await form.locator('input[name="new_password_repeat"]').fill("sandi-lain-112")
+    await form.locator('[data-action="change_password"]').click()  # differs: no request
+    await expect(page.locator("#password-message")).to_be_visible()
+    await shoot(page, "password")
+    await assert_fits_the_screen(page)

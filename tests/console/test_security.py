@@ -13,7 +13,7 @@ from api.console import CONSOLE_DIR
 from tests.console.support import PageLog, Server, open_agency_page
 
 PAGES = ["/console/", "/console/agency", "/console/operator", "/console/supervisor",
-         "/console/wall"]
+         "/console/wall", "/console/admin", "/console/password"]
 SOME_FILES = ["/console/js/feed.js", "/console/css/console.css", "/console/i18n/id.js",
               "/console/vendor/leaflet/leaflet.js", "/console/vendor/leaflet/images/layers.png",
               "/console/img/logo.svg"]
