@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from api import (
     incidents,
     ops,
     stats,
+    units,
     users,
 )
 from api.auth import router as auth_router
@@ -44,6 +46,7 @@ from dispatch.core.notify import Notifier
 from dispatch.core.ratelimits import SharedRateLimiter
 from dispatch.core.settings import Settings, load_settings
 from dispatch.stats.feed import run_stats_publisher
+from dispatch.units.retention import run_pruning
 
 
 def operation_id(route: APIRoute) -> str:
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine, rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst,
             sync_interval_s=settings.rate_limit_sync_s)
         app.state.login_limiter = failed_login_limiter(engine, settings)
+        app.state.unknown_device_limiter = failed_login_limiter(engine, settings)
         guard = SessionGuard(engine)
         app.state.session_guard = guard
         with contextlib.suppress(Unavailable):  # requests wait for it if it failed
@@ -88,8 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         guard_task = asyncio.create_task(guard.run(), name="session-guard")
         app.state.open_sockets = OpenSockets(engine, per_user=settings.max_sockets_per_user)
         sockets_task = asyncio.create_task(app.state.open_sockets.run(), name="open-sockets")
+        pruning = asyncio.create_task(run_pruning(
+            engine, timedelta(days=settings.position_retention_days)), name="position-pruning")
         limit_syncs = [asyncio.create_task(limiter.run_sync(), name="rate-limit-sync")
-                       for limiter in (app.state.request_limiter, app.state.login_limiter)]
+                       for limiter in (app.state.request_limiter, app.state.login_limiter,
+                                       app.state.unknown_device_limiter)]
         sweeper = asyncio.create_task(
             run_sweeper(app.state.sessions, settings, app.state.agency_cache),
             name="escalation-sweeper",
@@ -108,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await notifier.stop()
             await hub.stop()
-            for task in (sweeper, sealer, stats_publisher, guard_task, sockets_task,
+            for task in (sweeper, sealer, stats_publisher, guard_task, sockets_task, pruning,
                          *limit_syncs):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -129,8 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     app.include_router(ops.router)
     app.include_router(auth_router)
-    for module in (calls, callers, incidents, agencies, users, geo, boundaries, aml, feeds,
-                   stats, console):
+    for module in (calls, callers, incidents, agencies, units, users, geo, boundaries, aml,
+                   feeds, stats, console):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)

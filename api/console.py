@@ -2,7 +2,8 @@
 served under `/console/`, a client of the public API like any other (CONSOLE.md).
 
 Pages: `/console/` (log in), `/console/agency`, `/console/operator`, `/console/supervisor`,
-`/console/wall`, `/console/admin` (accounts), `/console/password` (one's own); every other file by its path below `console/`, only with the suffixes of
+`/console/wall`, `/console/admin` (accounts), `/console/password` (one's own); every other
+file by its path below `console/`, only with the suffixes of
 `MEDIA_TYPES`, never a hidden file, never outside the folder. Every answer under
 `/console` (a 404 or 405 too) carries `SECURITY_HEADERS`: a Content-Security-Policy that
 allows scripts, styles, images and connections (WebSockets included) from this origin only

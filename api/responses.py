@@ -391,6 +391,71 @@ class Token(Out):
     expires_in: int = Field(description="seconds")
 
 
+UnitKind = Literal["ambulance", "patrol", "fire_engine", "rescue", "other"]
+UnitStatus = Literal["available", "dispatched", "en_route", "on_scene", "transporting",
+                     "at_hospital", "returning", "out_of_service"]
+
+
+class UnitPosition(Out):
+    """A unit's newest fix."""
+
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    speed_kmh: float | None
+    heading: float | None
+    at: Timestamp
+
+
+class Unit(Out):
+    """A vehicle or team of an agency (its tracker's device id is never shown)."""
+
+    code: str
+    agency_code: str
+    kind: UnitKind
+    name: str
+    status: UnitStatus
+    position: UnitPosition | None
+    incident_id: uuid.UUID | None
+    updated_at: Timestamp
+
+
+class UnitPage(Out):
+    """Units in code order, a page at a time."""
+
+    items: list[Unit]
+    next_cursor: str | None
+
+
+class UnitRecommendation(Out):
+    """An available unit near the incident: straight-line distance, and an ETA at the
+    kind's average speed with a road factor of 1.3 (no road network)."""
+
+    unit: Unit
+    agency_kind: AgencyKind
+    distance_m: float
+    eta_s: int
+
+
+class RejectedFix(Out):
+    index: int = Field(description="the fix's place in the request, from 0")
+    detail: str
+
+
+class OsmandReceipt(Out):
+    """A tracker's fix taken (`stored` false: the tracker said it had no valid fix)."""
+
+    stored: bool
+
+
+class PositionsReceipt(Out):
+    """What a batch of fixes did: stored, moved units on, rejected one by one."""
+
+    accepted: int = Field(description="fixes stored in the position history")
+    current: int = Field(description="units whose newest position changed")
+    rejected: list[RejectedFix]
+
+
 Role = Literal["gateway", "operator", "supervisor", "agency", "admin"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.responses import Channel, Disposition
 from dispatch.accounts.users import USERNAME_PATTERN
@@ -145,3 +145,41 @@ class PasswordResetIn(Strict):
 class PasswordChangeIn(Strict):
     current_password: str = Field(max_length=256)
     new_password: str = Password
+
+
+class UnitIn(Strict):
+    """PUT /v1/units/{code}."""
+
+    agency_code: str = Field(max_length=40)
+    kind: Literal["ambulance", "patrol", "fire_engine", "rescue", "other"]
+    name: str = Field(min_length=1, max_length=200)
+    device_id: str | None = Field(None, min_length=16, max_length=128,
+                                  description="the tracker's id (/osmand), its credential")
+
+
+class UnitStatusIn(Strict):
+    status: Literal["available", "dispatched", "en_route", "on_scene", "transporting",
+                    "at_hospital", "returning", "out_of_service"]
+
+
+class PositionIn(Strict):
+    """One fix; names the unit by `unit_code` or by `device_id` (one of them)."""
+
+    unit_code: str | None = Field(None, max_length=40)
+    device_id: str | None = Field(None, max_length=128)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    accuracy_m: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False)
+    speed_kmh: float | None = Field(None, ge=0, le=1000, allow_inf_nan=False)
+    heading: float | None = Field(None, ge=0, le=360, allow_inf_nan=False)
+    at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _one_name(self) -> PositionIn:
+        if (self.unit_code is None) == (self.device_id is None):
+            raise ValueError("name the unit by unit_code or by device_id (one of them)")
+        return self
+
+
+class DispatchUnitIn(Strict):
+    unit_code: str = Field(max_length=40)

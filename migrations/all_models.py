@@ -3,5 +3,6 @@
 import agencies.models  # noqa: F401
 import dispatch.assignments.model
 import dispatch.core.ratelimits
-import dispatch.models  # noqa: F401
+import dispatch.models
+import dispatch.units.model  # noqa: F401
 import geo.models  # noqa: F401

@@ -39,6 +39,9 @@ AGENCY_B = "DAMKAR-MJK"
 MANUAL_AGENCY = "POLRES-MJK-KOTA"  # assigned by hand in the manual-assignment cells
 SPARE_AGENCY = "PLN-UP3-MJK"  # re-put unchanged by the admin cell (small: no coverage)
 SPARE_CATEGORY = "animal"  # re-put unchanged by the admin cell
+SPARE_UNIT_CODE = "BASARNAS-SBY-1"  # a demo unit, re-put unchanged by the admin cell
+SPARE_UNIT = {"agency_code": "BASARNAS-SBY", "kind": "rescue",
+              "name": "Unit rescue 1 BASARNAS-SBY", "device_id": "demo-basarnas-sby-1"}
 AML = ('A"ML=1;lt=-7.45950;lg=+112.43936;rd=15;top=20261123010203;lc=68;pm=G;'
        'si=510101234567890;ei=3534567890123456;mcc=510;mnc=10;ml=124')
 
@@ -80,6 +83,7 @@ class Target:
     call_id: str
     incident_id: str
     assignment_id: str
+    unit_code: str = ""  # a fresh unit of agency A ("unit" cells)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -110,6 +114,14 @@ class Matrix:
         if kind == "call":  # a call with no incident yet
             call = await self.new_call(category=None)
             return Target(call["id"], "", "")
+        if kind == "unit":  # a fresh incident of agency A and a free unit of agency A
+            incident = target_of(await self.new_call(category="crime"))
+            code = f"MATRIX-{uuid.uuid4().hex[:8]}"
+            response = await self.client.put(f"/v1/units/{code}", headers=self.headers["admin"],
+                                             json={"agency_code": AGENCY_A, "kind": "patrol",
+                                                   "name": "authz matrix"})
+            assert response.status_code == 201, response.text
+            return Target(incident.call_id, incident.incident_id, incident.assignment_id, code)
         if kind == "merged":  # an incident merged into the shared one (for the unmerge)
             merged = target_of(await self.new_call(category="crime"))
             response = await self.client.post(
@@ -148,7 +160,8 @@ class Row:
 
     def url(self, target: Target, user_id: str = "") -> str:
         path = self.path.format(call_id=target.call_id, incident_id=target.incident_id,
-                                assignment_id=target.assignment_id, code=self.code,
+                                assignment_id=target.assignment_id,
+                                code=target.unit_code or self.code,
                                 date="2026-11-23", name="pagi", user_id=user_id)
         return path + self.query
 
@@ -248,6 +261,29 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/v1/stats/shifts/{date}/{name}.csv", protected(supervisor=200)),
     # AML: the gateway's endpoint (the code lets a supervisor relay one too).
     Row("POST", "/v1/aml", protected(gateway=202, supervisor=202), aml_body),
+    # Units: readers see them (an agency its own); the admin registers (re-puts a demo
+    # unit unchanged); the owning agency or a supervisor reports a status; trackers post
+    # fixes (another agency's fix is rejected inside a 200); sending needs the incident.
+    Row("GET", "/v1/units", readers()),
+    Row("GET", "/v1/units/{code}", readers(agency_b=404), code=f"{AGENCY_A}-1"),
+    Row("PUT", "/v1/units/{code}", protected(admin=200), json_body(SPARE_UNIT),
+        code=SPARE_UNIT_CODE),
+    Row("POST", "/v1/units/{code}/status",
+        protected(supervisor=200, agency_a=200, agency_b=404),
+        json_body({"status": "out_of_service"}), fresh="unit"),
+    Row("POST", "/v1/units/positions", protected(gateway=200, agency_a=200, agency_b=200),
+        lambda _m, _t: {"json": [{"unit_code": f"{AGENCY_A}-2", **MENTIKAN,
+                                  "at": datetime.now(UTC).isoformat()}]}),
+    Row("GET", "/v1/incidents/{incident_id}/recommendations",
+        protected(operator=200, supervisor=200, agency_a=200, agency_b=404)),
+    Row("POST", "/v1/incidents/{incident_id}/units",
+        protected(operator=201, supervisor=201, agency_a=201, agency_b=404),
+        lambda _m, t: {"json": {"unit_code": t.unit_code}}, fresh="unit"),
+    # OsmAnd: no token; the device id is the credential (a demo unit's).
+    Row("GET", "/osmand", public(),
+        lambda _m, _t: {"params": {"id": SPARE_UNIT["device_id"], **MENTIKAN}}),
+    Row("POST", "/osmand", public(),
+        lambda _m, _t: {"data": {"id": SPARE_UNIT["device_id"], **MENTIKAN}}),
     # Accounts: the admin only (on a spare account of the matrix's own).
     Row("GET", "/v1/users", protected(admin=200)),
     Row("POST", "/v1/users", protected(admin=201), new_user_body),

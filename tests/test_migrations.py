@@ -18,7 +18,8 @@ CORE_TABLES = {
     "areas", "agencies", "categories", "users", "calls", "incidents", "assignments", "events",
     "incident_days", "idempotency_keys", "gazetteer", "cell_towers", "aml_messages",
     "location_candidates", "index_versions", "alembic_version", "event_seals", "rate_limits",
-    "account_revision", "open_sockets", "incident_notes", "incident_merges",
+    "account_revision", "open_sockets", "incident_notes", "incident_merges", "units",
+    "unit_positions",
 }
 
 

@@ -38,7 +38,8 @@ SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 ERRORS = {400, 401, 403, 404, 409, 413, 422, 429, 503}
 NON_JSON = {("get", "/v1/stats/shifts/{date}/{name}.csv"): "text/csv"}
-UPSERTS = {("put", "/v1/agencies/{code}"), ("put", "/v1/categories/{code}")}  # no 404
+UPSERTS = {("put", "/v1/agencies/{code}"), ("put", "/v1/categories/{code}"),
+           ("put", "/v1/units/{code}")}  # no 404
 RAW_BODIES = {("post", "/v1/aml")}  # read as bytes, decoded with replacement: never a 400
 VERBS = {"acknowledge", "add", "assign", "change", "check", "close", "create", "export",
          "issue", "list", "log", "merge", "reset",

@@ -40,12 +40,13 @@ from dispatch.assignments.records import (
 from dispatch.batch_write import NewRecords
 from dispatch.core.errors import Conflict, Invalid, NotFound
 from dispatch.core.events import notify_at_commit
+from dispatch.core.locks import AdvisoryLock
 from dispatch.incidents.events import emit, incident_event
 from dispatch.incidents.reads import call_ids_by_incident, get_incident
 from dispatch.incidents.views import current_view
 from dispatch.models import Incident
 
-ESCALATION_LOCK_KEY = 112_0001  # pg advisory lock: one sweeper at a time across processes
+ESCALATION_LOCK_KEY = int(AdvisoryLock.ESCALATION_SWEEP)
 
 
 async def _locked(
@@ -122,14 +123,27 @@ async def manual_assignment(
 ) -> dict[str, Any]:
     """A supervisor assigns an agency by hand. Returns the incident's view."""
     incident = await get_incident(session, incident_id, for_update=True)
-    if incident.status == "closed":
-        raise Conflict("the incident is closed", status_now="closed")
-    agency = (await agencies_by_code(session, [agency_code])).get(agency_code)
-    if agency is None or not agency.active:
-        raise Invalid(f"no active agency with code {agency_code}", field="agency_code")
     if any(a.agency.code == agency_code and a.status in OPEN_STATES
            for a in incident.assignments):
         raise Conflict(f"{agency_code} already holds an open assignment on this incident")
+    await ensure_assignment(session, incident, agency_code, actor)
+    return await current_view(session, incident)
+
+
+async def ensure_assignment(
+    session: AsyncSession, incident: Incident, agency_code: str, actor: Actor
+) -> tuple[Assignment, bool]:
+    """The agency's open assignment on the incident (locked by the caller), made by hand
+    (reason `manual`, with its `assignment.created` event) when it has none; True when
+    made."""
+    if incident.status == "closed":
+        raise Conflict("the incident is closed", status_now="closed")
+    for existing in incident.assignments:
+        if existing.agency.code == agency_code and existing.status in OPEN_STATES:
+            return existing, False
+    agency = (await agencies_by_code(session, [agency_code])).get(agency_code)
+    if agency is None or not agency.active:
+        raise Invalid(f"no active agency with code {agency_code}", field="agency_code")
     now = datetime.now(UTC)
     assignment = new_assignment(
         incident_id=incident.id, agency=agency, kind=agency.kind, reason="manual",
@@ -141,7 +155,7 @@ async def manual_assignment(
     refresh_status(incident, now)
     await session.flush()
     await emit(session, "assignment.created", incident, actor, assignment=assignment)
-    return await current_view(session, incident)
+    return assignment, True
 
 
 async def escalate_overdue(

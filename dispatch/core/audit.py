@@ -17,8 +17,9 @@ import orjson
 
 from dispatch.core.db import DATABASE_LOST
 from dispatch.core.finality import Finality
+from dispatch.core.locks import AdvisoryLock
 
-SEAL_LOCK_KEY = 112_0002
+SEAL_LOCK_KEY = int(AdvisoryLock.AUDIT_SEAL)
 GENESIS = b"\x00" * 32
 BATCH = 1000
 

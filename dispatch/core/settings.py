@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     feed_queue_size: int = Field(1000, ge=1)
     # Open WebSockets per account across every process and host; the next is closed 4429.
     max_sockets_per_user: int = Field(20, ge=1)
+    # Unit position history kept for incidents' records (dispatch/units/retention.py).
+    position_retention_days: float = Field(30.0, gt=0)
     stats_interval_s: float = Field(5.0, gt=0)
     rate_limit_per_s: float = Field(50.0, gt=0)
     rate_limit_burst: int = Field(200, ge=1)

@@ -39,13 +39,15 @@ from dispatch.assignments.lifecycle import CANCELLED, OPEN_STATES
 from dispatch.assignments.planning import refresh_status
 from dispatch.assignments.records import apply_transition
 from dispatch.core.errors import Conflict, Invalid, NotFound
+from dispatch.core.locks import AdvisoryLock
 from dispatch.incidents.events import emit
 from dispatch.incidents.reads import call_ids_of
 from dispatch.incidents.views import incident_view
 from dispatch.models import Call, Incident, IncidentMerge, IncidentNote
+from dispatch.units.model import Unit
 
 MERGED = "merged"  # the resolution of a merged incident
-MERGE_LOCK_KEY = 112_0004  # pg advisory lock: one merge or unmerge at a time
+MERGE_LOCK_KEY = int(AdvisoryLock.MERGE)
 
 
 async def _take_turn(session: AsyncSession) -> None:
@@ -130,6 +132,11 @@ async def merge_incident(
         update(IncidentNote).where(IncidentNote.incident_id == merged.id)
         .values(incident_id=into.id).returning(IncidentNote.id)
         .execution_options(synchronize_session=False)))
+    # Units working on the merged incident now work on the survivor (an unmerge leaves
+    # them there: the crews are where they are).
+    await session.execute(
+        update(Unit).where(Unit.incident_id == merged.id).values(incident_id=into.id)
+        .execution_options(synchronize_session=False))
     held = {a.agency.code for a in into.assignments if a.status in OPEN_STATES}
     moved: list[uuid.UUID] = []
     cancelled: list[dict[str, Any]] = []

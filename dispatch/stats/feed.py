@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.core.db import transaction
 from dispatch.core.events import append_event
+from dispatch.core.locks import AdvisoryLock
 from dispatch.core.settings import Settings
 from dispatch.stats.figures import current_shift, shift_figures
 
 log = logging.getLogger("siaga112.stats")
-STATS_LOCK_KEY = 112_0003
+STATS_LOCK_KEY = int(AdvisoryLock.STATS_PUBLISHER)
 
 
 async def publish_if_due(

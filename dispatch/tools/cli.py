@@ -118,7 +118,8 @@ def demo_load() -> None:
             await engine.dispose()
         console.print(
             f"{result.areas} areas, {result.agencies} agencies, "
-            f"{result.categories} categories, {len(result.users)} demo users"
+            f"{result.categories} categories, {len(result.users)} demo users, "
+            f"{result.units} demo units"
         )
         _print_demo_users(result.users)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agencies.models import Agency, Category
 from dispatch.accounts.users import create_user
 from dispatch.models import User
+from dispatch.units.model import Unit
 from geo.area_codes import Area
 from geo.area_geojson import load_areas_geojson
 
@@ -49,6 +51,7 @@ class DemoLoadResult:
     agencies: int
     categories: int
     users: list[DemoUser]
+    units: int = 0
 
 
 def demo_users(agency_codes: Sequence[str]) -> list[DemoUser]:
@@ -167,6 +170,40 @@ async def ensure_demo_users(session: AsyncSession, users: Sequence[DemoUser]) ->
             )
 
 
+# Demo fleet per agency kind: (unit kind, how many). Code `<AGENCY>-<n>`, device id
+# `demo-<agency in lower case>-<n>` (demo only: a real device id is the tracker's secret).
+DEMO_FLEET = {"health": ("ambulance", 2), "police": ("patrol", 2),
+              "fire": ("fire_engine", 2), "sar": ("rescue", 1), "disaster": ("rescue", 1)}
+UNIT_NAMES = {"ambulance": "Ambulans", "patrol": "Mobil patroli",
+              "fire_engine": "Mobil pemadam", "rescue": "Unit rescue"}
+
+
+async def ensure_demo_units(session: AsyncSession) -> int:
+    """Create the demo units that are missing, parked at their agency's station (a fix
+    of now); existing units are left as they are. Returns how many the demo has."""
+    existing = set(await session.scalars(select(Unit.code)))
+    agencies = (await session.execute(select(
+        Agency.code, Agency.kind, func.ST_Y(Agency.station), func.ST_X(Agency.station)))).all()
+    count = 0
+    now = datetime.now(UTC)
+    for code, kind, lat, lon in sorted(agencies):
+        unit_kind, how_many = DEMO_FLEET.get(kind, ("other", 0))
+        for n in range(1, how_many + 1):
+            count += 1
+            unit_code = f"{code}-{n}"
+            if unit_code in existing:
+                continue
+            session.add(Unit(
+                code=unit_code, agency_code=code, kind=unit_kind, status="available",
+                name=f"{UNIT_NAMES[unit_kind]} {n} {code}",
+                device_id=f"demo-{code.lower()}-{n}".ljust(16, "0"),
+                lat=lat, lon=lon, accuracy_m=10.0, position_at=now,
+                location=func.ST_GeogFromText(f"SRID=4326;POINT({lon} {lat})"),
+                updated_at=now))
+    await session.flush()
+    return count
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
 
@@ -198,7 +235,8 @@ async def load_demo(
     report("agencies", len(agency_codes))
     await ensure_demo_users(session, users)
     report("users", len(users))
-    return DemoLoadResult(area_count, len(agency_codes), category_count, users)
+    units = await ensure_demo_units(session)
+    return DemoLoadResult(area_count, len(agency_codes), category_count, users, units)
 
 
 async def load_demo_into(database_url: str) -> DemoLoadResult:

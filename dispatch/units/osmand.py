@@ -1,0 +1,114 @@
+"""The OsmAnd protocol, as Traccar Client and other phone trackers speak it.
+
+Two forms reach `/osmand`:
+* query or form parameters (OsmAnd, Traccar Client before 9): `id` (or `deviceid`),
+  `lat`, `lon` (or `location=lat,lon`), `timestamp` (POSIX seconds, milliseconds, or ISO
+  8601), `speed` in knots, `bearing` (or `heading`) in degrees, `accuracy` in metres,
+  `valid` (false: no fix, nothing stored);
+* a JSON body (Traccar Client 9 and later): `{"device_id", "location": {"timestamp",
+  "coords": {"latitude", "longitude", "accuracy", "speed" (m/s), "heading"}}}`.
+Anything else the trackers add (battery, altitude, odometer...) is ignored."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dispatch.core.errors import Invalid
+from dispatch.units.positions import Fix
+
+KNOT_KMH = 1.852
+
+
+@dataclass(frozen=True)
+class Report:
+    device_id: str
+    fix: Fix | None  # None: the tracker says it has no valid fix
+
+
+def _number(value: Any, name: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{name} must be a number", field=name) from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise Invalid(f"{name} must be between {low:g} and {high:g}", field=name)
+    return number
+
+
+def _optional(value: Any, name: str, low: float, high: float) -> float | None:
+    if value is None or value == "":
+        return None
+    number = _number(value, name, low, high)
+    return number if number >= 0 else None  # trackers send -1 for "unknown"
+
+
+def _time(value: Any, now: datetime) -> datetime:
+    if value is None or value == "":
+        return now
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise Invalid("timestamp must be POSIX seconds or ISO 8601",
+                          field="timestamp") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if seconds > 1e11:  # milliseconds
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise Invalid("timestamp is out of range", field="timestamp") from None
+
+
+def parse_parameters(params: Mapping[str, str], now: datetime) -> Report:
+    """The query/form form."""
+    device_id = (params.get("id") or params.get("deviceid") or "").strip()
+    if not device_id:
+        raise Invalid("id (the device id) is required", field="id")
+    if str(params.get("valid", "true")).lower() in ("false", "0"):
+        return Report(device_id, None)
+    lat, lon = params.get("lat"), params.get("lon")
+    if (lat is None or lon is None) and params.get("location"):
+        lat, _, lon = str(params["location"]).partition(",")
+    if lat is None or lon is None:
+        raise Invalid("lat and lon (or location=lat,lon) are required", field="lat")
+    speed_knots = _optional(params.get("speed"), "speed", -1, 600)
+    return Report(device_id, Fix(
+        device_id=device_id,
+        lat=_number(lat, "lat", -90, 90), lon=_number(lon, "lon", -180, 180),
+        at=_time(params.get("timestamp"), now),
+        accuracy_m=_optional(params.get("accuracy") or params.get("hdop"), "accuracy",
+                             -1, 100_000),
+        speed_kmh=None if speed_knots is None else round(speed_knots * KNOT_KMH, 2),
+        heading=_optional(params.get("bearing") or params.get("heading"), "bearing", -1, 360),
+    ))
+
+
+def parse_json(body: Any, now: datetime) -> Report:
+    """The JSON form of Traccar Client 9+."""
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object")
+    device_id = str(body.get("device_id") or "").strip()
+    if not device_id:
+        raise Invalid("device_id is required", field="device_id")
+    location = body.get("location")
+    if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
+        raise Invalid("location.coords is required", field="location")
+    coords = location["coords"]
+    speed_m_s = _optional(coords.get("speed"), "speed", -1, 200)
+    return Report(device_id, Fix(
+        device_id=device_id,
+        lat=_number(coords.get("latitude"), "latitude", -90, 90),
+        lon=_number(coords.get("longitude"), "longitude", -180, 180),
+        at=_time(location.get("timestamp"), now),
+        accuracy_m=_optional(coords.get("accuracy"), "accuracy", -1, 100_000),
+        speed_kmh=None if speed_m_s is None else round(speed_m_s * 3.6, 2),
+        heading=_optional(coords.get("heading"), "heading", -1, 360),
+    ))
