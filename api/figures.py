@@ -51,6 +51,10 @@ class AgencyFigures(Out):
     escalated: int
     median_ack_s: float | None
     p90_ack_s: float | None
+    units_on_scene: int = Field(description="units sent in the shift that reached the scene")
+    median_dispatch_to_scene_s: float | None = Field(
+        description="a unit's dispatch to its arrival on scene, seconds")
+    p90_dispatch_to_scene_s: float | None
 
 
 class DispatchTimes(Out):

@@ -298,6 +298,7 @@ class Event(Base):
         Index("ix_events_at", "at"),
         Index("ix_events_stats_updated", "seq",
               postgresql_where=text("type = 'stats.updated'")),
+        Index("ix_events_unit_status", "at", postgresql_where=text("type = 'unit.status'")),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

@@ -65,6 +65,22 @@ EMPTY_TIMES = {"median_call_to_dispatch_s": None, "p90_call_to_dispatch_s": None
 NO_PRIORITIES = {"1": 0, "2": 0, "3": 0, "4": 0}
 
 
+# Unit status events: (unit, agency, incident, status, at). DAMKAR's two units reach the
+# scene 360 s and 600 s after dispatch (the second on_scene of unit 2 does not count);
+# PSC's unit never arrives: median (360 + 600) / 2 = 480, p90 360 + 0.9 * 240 = 576.
+UNIT_STEPS = [
+    ("DAMKAR-MJK-KOTA-1", DAMKAR, "I1", "dispatched", wib(7, 1, 0)),
+    ("DAMKAR-MJK-KOTA-1", DAMKAR, "I1", "en_route", wib(7, 2, 0)),
+    ("DAMKAR-MJK-KOTA-1", DAMKAR, "I1", "on_scene", wib(7, 7, 0)),
+    ("DAMKAR-MJK-KOTA-2", DAMKAR, "I2", "dispatched", wib(10, 2, 0)),
+    ("DAMKAR-MJK-KOTA-2", DAMKAR, "I2", "on_scene", wib(10, 12, 0)),
+    ("DAMKAR-MJK-KOTA-2", DAMKAR, "I2", "on_scene", wib(10, 30, 0)),
+    ("PSC119-MJK-KOTA-1", PSC, "I1", "dispatched", wib(7, 2, 0)),
+]
+NO_UNITS = {"units_on_scene": 0, "median_dispatch_to_scene_s": None,
+            "p90_dispatch_to_scene_s": None}
+
+
 def hours(first: int, **counts: int) -> dict[str, int]:
     """calls.by_hour of an 8-hour shift starting at `first` o'clock: h07=2 -> "07:00": 2."""
     keys = [f"{(first + n) % 24:02d}:00" for n in range(8)]
@@ -91,11 +107,13 @@ PAGI = {
     "agencies": {
         # acknowledged after 10, 20, 30, 40 s: median 25, p90 30 + 0.7 * 10 = 37
         DAMKAR: {"assigned": 6, "acknowledged": 4, "completed": 1, "unacknowledged": 2,
-                 "escalated": 1, "median_ack_s": 25.0, "p90_ack_s": 37.0},
+                 "escalated": 1, "median_ack_s": 25.0, "p90_ack_s": 37.0,
+                 "units_on_scene": 2, "median_dispatch_to_scene_s": 480.0,
+                 "p90_dispatch_to_scene_s": 576.0},
         POLRES: {"assigned": 1, "acknowledged": 0, "completed": 0, "unacknowledged": 1,
-                 "escalated": 0, "median_ack_s": None, "p90_ack_s": None},
+                 "escalated": 0, "median_ack_s": None, "p90_ack_s": None, **NO_UNITS},
         PSC: {"assigned": 1, "acknowledged": 1, "completed": 1, "unacknowledged": 0,
-              "escalated": 0, "median_ack_s": 90.0, "p90_ack_s": 90.0},
+              "escalated": 0, "median_ack_s": 90.0, "p90_ack_s": 90.0, **NO_UNITS},
     },
     # call -> first assignment: I1 40 s, I2 60 s, I4 20 s, I5 100 s (I3 has no call):
     # median (40 + 60) / 2 = 50, p90 60 + 0.7 * 40 = 88
@@ -122,7 +140,8 @@ MALAM = {
     "incidents": {"total": 1, "by_category": {"medical": 1},
                   "by_priority": {**NO_PRIORITIES, "1": 1}, "merged": 0},
     "agencies": {PSC: {"assigned": 1, "acknowledged": 1, "completed": 0, "unacknowledged": 0,
-                       "escalated": 0, "median_ack_s": 15.0, "p90_ack_s": 15.0}},
+                       "escalated": 0, "median_ack_s": 15.0, "p90_ack_s": 15.0,
+                       **NO_UNITS}},
     # 23:29:50 on the 15th -> 00:10:00 on the 16th
     "times": {"median_call_to_dispatch_s": 2410.0, "p90_call_to_dispatch_s": 2410.0},
     "operators": {"operator": {"calls": 1, "incidents": 1},

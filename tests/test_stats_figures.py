@@ -18,7 +18,7 @@ import httpx
 import pytest
 import typer
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
@@ -45,6 +45,7 @@ from tests.stats_support import (
     POLRES,
     PSC,
     SIANG,
+    UNIT_STEPS,
     WIB,
     hours,
 )
@@ -81,6 +82,16 @@ async def _insert_rows(engine: AsyncEngine) -> None:
                 escalated_at=created_at + timedelta(seconds=60) if status == "escalated"
                 else None,
             ))
+        await session.flush()
+        for unit, code, incident, status, at in UNIT_STEPS:
+            await session.execute(text(
+                "INSERT INTO events (at, type, actor, entity, entity_id, incident_id,"
+                " agency_codes, after, txid) VALUES (:at, 'unit.status', 'test', 'unit',"
+                " :unit, :incident, ARRAY[CAST(:code AS text)],"
+                " jsonb_build_object('status', CAST(:status AS text)),"
+                " pg_current_xact_id()::text::bigint)"),
+                {"at": at, "unit": unit, "incident": incidents[incident].id, "code": code,
+                 "status": status})
 
 
 @pytest.fixture(scope="module")

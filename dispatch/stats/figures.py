@@ -29,6 +29,9 @@ Definitions (all counts are over rows whose timestamp falls in the shift window)
   escalated *now*: still waiting for the agency), ``escalated`` (an extension: status
   escalated *now*, a subset of unacknowledged), ``median_ack_s`` / ``p90_ack_s``
   (``acknowledged_at - created_at`` over the acknowledged ones, seconds; null when none).
+  Units (extensions): ``units_on_scene``, the units of the agency sent to an incident in
+  the shift that reached it, and ``median_dispatch_to_scene_s`` / ``p90_...``, from each
+  one's first ``dispatched`` to its first ``on_scene`` there (unit.status events).
   The status-based counts are live: asking again later can give other numbers.
 - ``times``: per incident created in the shift (merged ones aside: their calls moved to
   the survivor), call-to-dispatch = its first assignment's
@@ -62,7 +65,8 @@ from dispatch.models import DISPOSITIONS, PRANK_DISPOSITIONS
 PRIORITIES = ("1", "2", "3", "4")
 NO_DISPOSITION = "none"
 AGENCY_FIELDS = ("assigned", "acknowledged", "completed", "unacknowledged", "escalated",
-                 "median_ack_s", "p90_ack_s")
+                 "median_ack_s", "p90_ack_s", "units_on_scene", "median_dispatch_to_scene_s",
+                 "p90_dispatch_to_scene_s")
 CSV_HEADER = ("section", "item", "field", "value")
 
 # Every statement takes the half-open shift window [:start, :end) in UTC.
@@ -130,6 +134,31 @@ SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_s,
 FROM measured
 """
 
+# Per unit sent in the shift (its first `dispatched` to an incident), the time to its first
+# `on_scene` there, grouped by the unit's agency (the event's one agency code).
+UNITS_SQL = """
+WITH dispatched AS (
+    SELECT entity_id AS unit, incident_id, agency_codes[1] AS agency, min(at) AS at
+    FROM events
+    WHERE type = 'unit.status' AND after->>'status' = 'dispatched'
+      AND at >= :start AND at < :end
+    GROUP BY 1, 2, 3
+), arrived AS (
+    SELECT d.agency, extract(epoch FROM min(e.at) - d.at)::float8 AS seconds
+    FROM dispatched d
+    JOIN events e ON e.incident_id = d.incident_id AND e.type = 'unit.status'
+                 AND e.entity_id = d.unit AND e.after->>'status' = 'on_scene'
+                 AND e.at >= d.at
+    GROUP BY d.agency, d.unit, d.incident_id, d.at
+)
+SELECT agency, count(*) AS on_scene,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_s,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS p90_s
+FROM arrived
+GROUP BY agency
+ORDER BY agency
+"""
+
 OPERATORS_SQL = """
 WITH taken AS (
     SELECT operator_id AS user_id, count(*) AS n
@@ -154,6 +183,7 @@ QUERIES = {
     "incidents": INCIDENTS_SQL,
     "agencies": AGENCIES_SQL,
     "times": TIMES_SQL,
+    "units": UNITS_SQL,
     "operators": OPERATORS_SQL,
 }
 
@@ -262,7 +292,17 @@ async def shift_figures(
             "escalated": row.escalated,
             "median_ack_s": _seconds(row.median_ack_s),
             "p90_ack_s": _seconds(row.p90_ack_s),
+            "units_on_scene": 0,
+            "median_dispatch_to_scene_s": None,
+            "p90_dispatch_to_scene_s": None,
         }
+    for row in await session.execute(text(UNITS_SQL), window):
+        figures = agencies.setdefault(row.agency, {
+            "assigned": 0, "acknowledged": 0, "completed": 0, "unacknowledged": 0,
+            "escalated": 0, "median_ack_s": None, "p90_ack_s": None})
+        figures["units_on_scene"] = row.on_scene
+        figures["median_dispatch_to_scene_s"] = _seconds(row.median_s)
+        figures["p90_dispatch_to_scene_s"] = _seconds(row.p90_s)
 
     times = (await session.execute(text(TIMES_SQL), window)).one()
     operators = {

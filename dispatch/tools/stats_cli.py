@@ -23,7 +23,8 @@ from dispatch.stats import figures as stats
 stats_app = typer.Typer(help="Supervisor statistics per shift.")
 MIN_WIDTH = 100
 AGENCY_HEADINGS = ("assigned", "acked", "completed", "unacked", "escalated", "median ack s",
-                   "p90 ack s")  # stats.AGENCY_FIELDS, in that order
+                   "p90 ack s", "units on scene", "median to scene s",
+                   "p90 to scene s")  # stats.AGENCY_FIELDS, in that order
 
 
 def _none(value: object) -> str:

@@ -79,8 +79,12 @@ def upgrade() -> None:
     op.create_index("ix_unit_positions_unit_at", "unit_positions", ["unit_code", "at"])
     op.create_index("ix_unit_positions_received_at", "unit_positions", ["received_at"],
                     postgresql_using="brin")
+    # The shift figures' units part reads the shift's unit status events by time.
+    op.create_index("ix_events_unit_status", "events", ["at"],
+                    postgresql_where=sa.text("type = 'unit.status'"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_unit_status", table_name="events")
     op.drop_table("unit_positions")
     op.drop_table("units")
