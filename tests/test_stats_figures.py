@@ -273,10 +273,10 @@ def test_cli_tables_as_a_dispatch_subcommand(stats_url: str) -> None:
                                 env={**_env(stats_url), "COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for text in ("Shift pagi 2031-01-15", "Shift siang 2031-01-15", "Shift malam 2031-01-15",
-                 DAMKAR, PSC, POLRES, "0.3333", "25.0", "37.0", "88.0", "2410.0",
-                 "fallen_tree", "operator2"):
-        assert text in out, text
+    for shown in ("Shift pagi 2031-01-15", "Shift siang 2031-01-15", "Shift malam 2031-01-15",
+                  DAMKAR, PSC, POLRES, "0.3333", "25.0", "37.0", "88.0", "2410.0",
+                  "fallen_tree", "operator2"):
+        assert shown in out, shown
     damkar = next(line for line in out.splitlines() if DAMKAR in line)
     cells = [cell.strip() for cell in damkar.split("│")[1:9]]
     assert cells == [DAMKAR, "6", "4", "1", "2", "1", "25.0", "37.0"]
