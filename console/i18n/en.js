@@ -102,6 +102,13 @@ export default {
   'incident.other_agencies': 'Other agencies',
   'incident.notes': 'Notes',
 
+  // an incident's notes (js/notes.js)
+  'notes.empty': 'No notes yet.',
+  'notes.placeholder': 'Write a note… (Ctrl+Enter saves it)',
+  'notes.add': 'Add note',
+  'notes.required': 'Write the note first.',
+  'notes.failed': 'Note not saved: {detail}',
+
   // where a location came from
   'source.aml': 'AML (handset)',
   'source.manual': 'typed by the operator',
@@ -276,6 +283,23 @@ export default {
   'operator.incidents_empty': 'No open incidents.',
   'operator.ack_due': 'Agency must acknowledge by {time}',
   'operator.overdue': 'Overdue',
+  'operator.merge': 'Merge',
+  'operator.merge_title': 'Merge this incident into another',
+  'operator.merge_into': 'Merge into incident',
+  'operator.merge_confirm': 'Yes, merge',
+  'operator.merge_none': 'No other open incident',
+  'operator.merge_summary': '{from} will be closed; its calls, notes and assignments move to {into}.',
+  'operator.merge_failed': 'Not merged: {detail}',
+  'operator.merged_notice': '{from} merged into {into}.',
+  'operator.merged_into': 'Merged into {number}',
+  'operator.merged_from': '{number} merged into this one (calls: {calls})',
+  'operator.unmerge': 'Undo merge',
+  'operator.unmerge_failed': 'The merge could not be undone: {detail}',
+  'operator.detail_title': 'Selected incident',
+  'operator.detail_close': 'Close',
+  'operator.detail_calls': 'calls: {count}',
+  'operator.detail_opened': 'opened {time}',
+  'operator.detail_failed': 'The incident could not be read: {detail}',
 
   // users' page (js/admin/, admins only)
   'admin.users_title': 'User accounts',

@@ -103,6 +103,13 @@ export default {
   'incident.other_agencies': 'Instansi lain',
   'incident.notes': 'Catatan',
 
+  // an incident's notes (js/notes.js)
+  'notes.empty': 'Belum ada catatan.',
+  'notes.placeholder': 'Tulis catatan… (Ctrl+Enter untuk menyimpan)',
+  'notes.add': 'Tambah catatan',
+  'notes.required': 'Tulis catatannya dulu.',
+  'notes.failed': 'Catatan tidak tersimpan: {detail}',
+
   // where a location came from
   'source.aml': 'AML (ponsel)',
   'source.manual': 'diisi operator',
@@ -277,6 +284,23 @@ export default {
   'operator.incidents_empty': 'Tidak ada kejadian terbuka.',
   'operator.ack_due': 'Batas diterima instansi: {time}',
   'operator.overdue': 'Terlambat',
+  'operator.merge': 'Gabungkan',
+  'operator.merge_title': 'Gabungkan kejadian ini ke kejadian lain',
+  'operator.merge_into': 'Gabungkan ke kejadian',
+  'operator.merge_confirm': 'Ya, gabungkan',
+  'operator.merge_none': 'Tidak ada kejadian terbuka lain',
+  'operator.merge_summary': '{from} akan ditutup; panggilan, catatan dan penugasannya pindah ke {into}.',
+  'operator.merge_failed': 'Tidak bisa digabungkan: {detail}',
+  'operator.merged_notice': '{from} digabungkan ke {into}.',
+  'operator.merged_into': 'Digabungkan ke {number}',
+  'operator.merged_from': '{number} digabungkan ke sini ({calls} panggilan)',
+  'operator.unmerge': 'Batalkan penggabungan',
+  'operator.unmerge_failed': 'Penggabungan tidak bisa dibatalkan: {detail}',
+  'operator.detail_title': 'Kejadian terpilih',
+  'operator.detail_close': 'Tutup',
+  'operator.detail_calls': '{count} panggilan',
+  'operator.detail_opened': 'dibuka {time}',
+  'operator.detail_failed': 'Kejadian tidak bisa dimuat: {detail}',
 
   // users' page (js/admin/, admins only)
   'admin.users_title': 'Akun pengguna',

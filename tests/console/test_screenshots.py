@@ -67,6 +67,12 @@ async def test_agency_page(page: Page, console_server: Server) -> None:
             f"+628137779{n:04d}", location=spot, priority=1 + n % 4,
             description="Dua orang mencurigakan di depan toko, satu membawa senjata tajam"))
     headers = await console_server.headers("polsek-prajuritkulon")
+    for username, text in (("operator", "Penelepon kedua: pelaku lari ke arah pasar"),
+                           ("polsek-prajuritkulon", "Unit patroli 2 menuju lokasi")):
+        note = await console_server.api.post(
+            f"/v1/incidents/{calls[0]['incident']['id']}/notes",
+            headers=await console_server.headers(username), json={"text": text})
+        assert note.status_code == 201, note.text
     for call in calls[1:3]:
         answer = await console_server.api.post(
             f"/v1/assignments/{agency_assignment(call)['id']}/ack", headers=headers)
@@ -81,6 +87,7 @@ async def test_agency_page(page: Page, console_server: Server) -> None:
     await expect(page.locator("#map .leaflet-tile")).to_have_count(0)  # no tile server
     await expect(page.locator("#detail .incident-number")).to_have_text(
         calls[0]["incident"]["number"])
+    await expect(page.locator("#detail li.note")).to_have_count(2)
     await page.wait_for_timeout(300)  # let the map settle
     await assert_fits_the_screen(page)
     await shoot(page, "agency")
@@ -94,6 +101,49 @@ async def test_agency_page(page: Page, console_server: Server) -> None:
     await page.wait_for_timeout(300)
     await assert_fits_the_screen(page)
     await shoot(page, "agency-en")
+
+
+async def test_operator_incident_notes_and_merge(page: Page, console_server: Server) -> None:
+    """The operator page with an incident picked (its notes below the map, a note being
+    typed) and another one's merge form open in the list."""
+    headers = await console_server.headers("operator")
+    incidents = []
+    for n, (category, dlat, dlon) in enumerate((("fire", 0.0, 0.0), ("fire", 0.0004, 0.0003),
+                                               ("medical", -0.003, 0.002))):
+        answer = await console_server.api.post("/v1/calls", headers=headers, json={
+            "caller_number": f"+628137778{n:04d}", "category": category,
+            "location": {"lat": -7.5105 + dlat, "lon": 112.4855 + dlon},
+            "description": "Gudang kayu terbakar, asap tebal" if n < 2 else None})
+        assert answer.status_code == 201, answer.text
+        incidents.append(answer.json()["incident"])
+    picked = incidents[0]
+    for username, text in (("operator", "Penelepon kedua: api menjalar ke rumah sebelah"),
+                           ("supervisor", "Damkar kabupaten diminta kirim unit tambahan"),
+                           ("operator", "Jalan masuk sempit, truk besar lewat utara")):
+        note = await console_server.api.post(
+            f"/v1/incidents/{picked['id']}/notes",
+            headers=await console_server.headers(username), json={"text": text})
+        assert note.status_code == 201, note.text
+    await open_as(page, console_server, "operator", "/console/operator")
+    await page.wait_for_selector("body[data-ready]")
+    row = page.locator(f'#incidents li.incident[data-incident-id="{picked["id"]}"]')
+    await row.locator(".incident-number").click()
+    await expect(page.locator("#incident-detail li.note")).to_have_count(3)
+    await page.locator('#incident-detail textarea[name="text"]').fill("Warga sudah dievakuasi")
+    other = page.locator(f'#incidents li.incident[data-incident-id="{incidents[1]["id"]}"]')
+    await other.locator('button[data-action="merge"]').click()
+    await expect(other.locator(".merge-summary")).to_contain_text(picked["number"])
+    await page.locator('#map[data-boundaries="kabkota kecamatan kelurahan"]').wait_for()
+    await page.wait_for_timeout(300)  # let the map settle
+    await shoot(page, "operator-notes-merge")
+    await assert_fits_the_screen(page)
+    await open_as(page, console_server, "operator", "/console/operator", lang="en")
+    await page.wait_for_selector("body[data-ready]")
+    await row.locator(".incident-number").click()
+    await expect(page.locator("#incident-detail li.note")).to_have_count(3)
+    await page.wait_for_timeout(300)
+    await shoot(page, "operator-notes-en")
+    await assert_fits_the_screen(page)
 
 
 async def test_admin_page(page: Page, console_server: Server) -> None:

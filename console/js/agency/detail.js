@@ -1,7 +1,8 @@
 /**
- * The selected assignment's incident: its details, the other agencies on it, its notes,
- * and the small map (the queue's incidents by priority colour, the selected one larger
- * with its accuracy circle, the agency's station and coverage).
+ * The selected assignment's incident: its details, the other agencies on it, its notes
+ * (../notes.js: read and add, live from the feed), and the small map (the queue's
+ * incidents by priority colour, the selected one larger with its accuracy circle, the
+ * agency's station and coverage).
  */
 import { h, replaceChildren } from '../dom.js';
 import { formatDateTime, formatDistance, formatTime } from '../format.js';
@@ -10,8 +11,12 @@ import { accuracyCircle, coverageOutline, incidentMarker, priorityLegend, statio
 import { priorityOf } from './queue.js';
 
 export class Detail {
-  constructor(container, regionMap, categories, onSelect) {
+  /** `notes`: the page's NotesView (../notes.js), kept below the details across renders. */
+  constructor(container, regionMap, categories, onSelect, notes) {
     this.container = container;
+    this.body = h('div', { class: 'detail-body' });
+    this.notes = notes;
+    container.replaceChildren(this.body, notes.element);
     this.regionMap = regionMap;
     this.categories = categories;
     this.onSelect = onSelect;
@@ -28,16 +33,17 @@ export class Detail {
   /** Show `entry` (null: nothing selected) and the queue's incidents on the map. */
   show(entry, entries) {
     this.#drawMap(entry, entries);
-    const key = entry ? [entry.assignment.id, entry.assignment.updated_at, entry.incident?.updated_at,
-      entry.incident?.notes?.length ?? 0].join('/') : null;
+    // The notes have a view of their own: a note typed there survives any re-render here.
+    this.notes.show(entry?.incident ?? null);
+    const key = entry ? [entry.assignment.id, entry.assignment.updated_at, entry.incident?.updated_at].join('/') : null;
     if (key === this.shownKey) return;
     const focusMoved = entry?.assignment.id !== this.shownKey?.split('/')[0];
     this.shownKey = key;
     if (!entry) {
-      replaceChildren(this.container, h('p', { class: 'empty' }, t('agency.select_hint')));
+      replaceChildren(this.body, h('p', { class: 'empty' }, t('agency.select_hint')));
       return;
     }
-    replaceChildren(this.container, ...this.#render(entry));
+    replaceChildren(this.body, ...this.#render(entry));
     if (focusMoved && entry.incident?.location) this.regionMap.focus(entry.incident.location, 14);
   }
 
@@ -75,10 +81,6 @@ export class Detail {
         h('ul', {}, others.map((other) => h('li', { data: { assignmentId: other.id, status: other.status } },
           h('span', {}, other.agency.name), ' ',
           h('span', { class: `status-badge status-${other.status}` }, t(`status.${other.status}`)))))) : null,
-      incident.notes?.length ? h('section', { class: 'notes' },
-        h('h3', {}, t('incident.notes')),
-        h('ol', {}, incident.notes.map((note) => h('li', {},
-          h('span', { class: 'note-meta' }, `${formatTime(note.at)} · ${note.author}`), ' ', note.text)))) : null,
     ];
   }
 

@@ -5,8 +5,9 @@
  * /v1/incidents/{id}) whenever the feed connects without a `since` (the first time, or
  * after a drop before any event), and kept current from the feed: assignment.created adds
  * a row (flash and beep), assignment.updated/escalated and incident.updated change rows,
- * a terminal status or incident.closed removes them. Events that arrive while the queue is
- * being read are applied after it.
+ * a terminal status or incident.closed removes them; incident.note adds a note to the
+ * incident's details (a merge or unmerge has its incidents' notes read again). Events
+ * that arrive while the queue is being read are applied after it.
  */
 import { ApiError, apiClient } from '../api.js';
 import { startPage } from '../page.js';
@@ -15,6 +16,7 @@ import { byId, h, isTyping, replaceChildren } from '../dom.js';
 import { FeedClient } from '../feed.js';
 import { t, translatePage } from '../i18n.js';
 import { createMap } from '../map.js';
+import { NotesView } from '../notes.js';
 import { renderShell } from '../shell.js';
 import { armSound, beep } from '../sound.js';
 import { ACTIONS, isAllowed, perform } from './actions.js';
@@ -45,7 +47,12 @@ async function start(session) {
   byId('agency-name').textContent = agency.name;
   const queue = new Queue(code);
   const list = new QueueList(byId('queue'), { select, act, decline }, categories);
-  const detail = new Detail(byId('detail'), createMap(byId('map'), api), categories, select);
+  const notes = new NotesView(api);
+  notes.addEventListener('added', (event) => {
+    queue.addNote(event.detail);
+    render();
+  });
+  const detail = new Detail(byId('detail'), createMap(byId('map'), api), categories, select, notes);
   detail.showAgency(agency);
   let selectedId = null;
   let loaded = false;
@@ -81,14 +88,28 @@ async function start(session) {
     if (event.assignment && queue.upsert(event.assignment, event.incident) === 'added') added.add(event.assignment.id);
     if (event.incident) for (const id of queue.applyIncident(event.incident)) added.add(id);
     if (event.type === 'incident.closed' && event.incident) queue.removeIncident(event.incident.id);
-    if (event.type === 'incident.note' && event.note && !event.incident) {
-      for (const entry of queue.entries.values()) {
-        if (entry.incident?.id === event.note.incident_id) {
-          entry.incident = { ...entry.incident, notes: [...(entry.incident.notes ?? []), event.note] };
-        }
+    if (event.type === 'incident.note' && event.note) queue.addNote(event.note);
+    if (event.merge) { // incident.merged, incident.unmerged
+      rereadNotes([event.merge.merged_incident_id, event.merge.into_incident_id]);
+    }
+    // A new row's incident came from the feed, without its notes: they are read once.
+    const unread = [...added].map((id) => queue.get(id)?.incident)
+      .filter((incident) => incident && !Array.isArray(incident.notes)).map((incident) => incident.id);
+    if (unread.length) rereadNotes([...new Set(unread)]);
+    return [...added];
+  }
+
+  /** A merge or unmerge moved notes between incidents: read those shown again. */
+  async function rereadNotes(incidentIds) {
+    const held = new Set([...queue.entries.values()].map((entry) => entry.incident?.id));
+    for (const id of incidentIds.filter((incidentId) => held.has(incidentId))) {
+      try {
+        queue.setNotes(id, (await api.get(`/v1/incidents/${id}`)).notes);
+        render();
+      } catch {
+        // no longer ours (the assignment left with the merge): the feed says so too
       }
     }
-    return [...added];
   }
 
   let buffered = null; // feed events that arrive while the queue is being read

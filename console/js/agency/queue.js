@@ -6,6 +6,13 @@
  */
 const TERMINAL = new Set(['completed', 'declined', 'cancelled']);
 
+/** A view of an incident from the feed has no `notes` (GET /v1/incidents/{id} has): the
+ * notes held for it are kept. */
+function keepNotes(incident, held) {
+  if (!incident || Array.isArray(incident.notes) || !held || held.id !== incident.id) return incident;
+  return held.notes ? { ...incident, notes: held.notes } : incident;
+}
+
 export class Queue {
   constructor(agencyCode) {
     this.agencyCode = agencyCode;
@@ -21,7 +28,8 @@ export class Queue {
     if (TERMINAL.has(assignment.status) || closed) {
       return this.entries.delete(assignment.id) ? 'removed' : 'ignored';
     }
-    this.entries.set(assignment.id, { assignment, incident: incident ?? held?.incident ?? null });
+    this.entries.set(assignment.id, {
+      assignment, incident: keepNotes(incident, held?.incident) ?? held?.incident ?? null });
     return held ? 'updated' : 'added';
   }
 
@@ -30,13 +38,29 @@ export class Queue {
   applyIncident(incident) {
     const added = [];
     for (const entry of this.entries.values()) {
-      if (entry.incident?.id === incident.id) entry.incident = incident;
+      if (entry.incident?.id === incident.id) entry.incident = keepNotes(incident, entry.incident);
     }
     for (const assignment of incident.assignments ?? []) {
       if (this.upsert(assignment, incident) === 'added') added.push(assignment.id);
     }
     if (incident.status === 'closed') this.removeIncident(incident.id);
     return added;
+  }
+
+  /** A note added to an incident (an `incident.note` event): each row of it shows it. */
+  addNote(note) {
+    for (const entry of this.entries.values()) {
+      if (entry.incident?.id !== note.incident_id) continue;
+      const notes = entry.incident.notes ?? [];
+      if (!notes.some((held) => held.id === note.id)) entry.incident = { ...entry.incident, notes: [...notes, note] };
+    }
+  }
+
+  /** The notes of an incident as just read (after a merge moved some). */
+  setNotes(incidentId, notes) {
+    for (const entry of this.entries.values()) {
+      if (entry.incident?.id === incidentId) entry.incident = { ...entry.incident, notes };
+    }
   }
 
   removeIncident(incidentId) {

@@ -4,6 +4,8 @@
  * soon as a location is known, each with its number, category, distance and age, and a
  * "link to this incident" action: the call is then registered as part of that incident
  * (`link_incident_id`) instead of opening a new one. Alt+T links the nearest (or unlinks).
+ * Looked at again with every read of the open incidents (`again()`), so an incident another
+ * operator opens nearby while the caller talks shows up too.
  */
 import { h, replaceChildren } from '../dom.js';
 import { formatAge, formatDistance } from '../format.js';
@@ -20,12 +22,20 @@ export class Duplicates extends EventTarget {
     this.items = [];
     this.linked = null; // the incident the call will be linked to: {incident_id, number, ...}
     this.sequence = 0;
+    this.where = null; // [location, category] of the last look
+    this.shownKey = null;
     this.render();
+  }
+
+  /** Look again where the last look was (nothing when no location is known). */
+  again() {
+    if (this.where?.[0]) this.update(...this.where);
   }
 
   /** Look again around `location` ({lat, lon} or null), of `category` (or any). */
   async update(location, category) {
     const sequence = ++this.sequence;
+    this.where = [location, category];
     if (!location) {
       this.items = [];
       this.render();
@@ -63,12 +73,16 @@ export class Duplicates extends EventTarget {
 
   reset() {
     this.sequence += 1;
+    this.where = null;
     this.items = [];
     this.linked = null;
     this.render();
   }
 
   render() {
+    const key = JSON.stringify([this.items, this.linked?.incident_id]);
+    if (key === this.shownKey) return; // a look that found the same: the rows stay as they are
+    this.shownKey = key;
     replaceChildren(this.list, this.items.map((item) => {
       const linked = this.linked?.incident_id === item.incident_id;
       return h('li', {

@@ -8,11 +8,16 @@
  * supervisors, /v1/feed for supervisors only), so the list is read again every POLL_MS:
  * GET /v1/incidents?status= for each open status (the endpoint takes one status at a
  * time). The header's connection state says whether the last read worked.
+ *
+ * A click on a row picks the incident (its details and notes below the map, detail.js);
+ * its "Gabungkan" button (`data-action="merge"`) opens the merge form in the row
+ * (merge.js), kept across the list's re-renders.
  */
 import { h, replaceChildren } from '../dom.js';
 import { ageSeconds, formatAge, formatDateTime } from '../format.js';
 import { t } from '../i18n.js';
 import { incidentMarker } from '../map.js';
+import { MergeForm } from './merge.js';
 
 const POLL_MS = 2500;
 const OPEN_STATUSES = ['open', 'dispatched', 'acknowledged', 'on_scene'];
@@ -55,6 +60,11 @@ export class OpenIncidents {
     this.reading = false; // a read is on its way
     this.readAgain = false; // ...and another was asked for meanwhile
     this.shownSignature = '';
+    this.selectedId = null;
+    this.merge = null; // the open merge form: {id, form}
+    this.onSelect = null; // (id) => ...: a row was picked
+    this.onRead = null; // () => ...: after each read of the list
+    this.onMerged = null; // ({merged, into}) => ...: a merge went through
   }
 
   start() {
@@ -78,6 +88,7 @@ export class OpenIncidents {
       this.failing = false;
       this.shell.setConnection('connected');
       this.render();
+      this.onRead?.();
     } catch {
       if (!this.failing) this.shell.setConnection('reconnecting');
       this.failing = true;
@@ -109,6 +120,39 @@ export class OpenIncidents {
     row.classList.add('flash');
   }
 
+  /** Mark the picked incident's row (null: none). */
+  select(id) {
+    this.selectedId = id;
+    for (const row of this.list.querySelectorAll('li.incident')) {
+      row.classList.toggle('selected', row.dataset.incidentId === id);
+    }
+  }
+
+  /** Open (or close, when open) the merge form of `incident` in its row. */
+  openMerge(incident) {
+    const open = this.merge;
+    if (open) open.form.cancel();
+    if (open?.id === incident.id) return;
+    const form = new MergeForm(this.api, incident, [...this.incidents.values()], this.categories);
+    this.merge = { id: incident.id, form };
+    form.addEventListener('cancel', () => {
+      if (this.merge?.form === form) this.merge = null;
+    });
+    form.addEventListener('merged', (event) => {
+      if (this.merge?.form === form) this.merge = null;
+      this.incidents.delete(event.detail.merged.id);
+      this.shownSignature = '';
+      this.upsert(event.detail.into);
+      this.onMerged?.(event.detail);
+      this.refresh();
+    });
+    const row = this.list.querySelector(`li.incident[data-incident-id="${incident.id}"]`);
+    row?.append(form.element);
+    row?.querySelector('button.merge')?.setAttribute('aria-expanded', 'true');
+    form.addEventListener('cancel', () => row?.querySelector('button.merge')?.setAttribute('aria-expanded', 'false'));
+    form.load().then(() => form.focus());
+  }
+
   sorted() {
     return [...this.incidents.values()].sort((a, b) => (a.priority - b.priority)
       || (Date.parse(b.created_at) - Date.parse(a.created_at)));
@@ -120,6 +164,10 @@ export class OpenIncidents {
     const signature = JSON.stringify([this.loaded, incidents.map((i) => [i.id, i.updated_at, i.assignments])]);
     if (signature === this.shownSignature) return;
     this.shownSignature = signature;
+    if (this.merge && !this.incidents.has(this.merge.id)) { // merged or closed elsewhere
+      this.merge.form.element.remove();
+      this.merge = null;
+    }
     replaceChildren(this.list, incidents.map((incident) => this.#row(incident)),
       this.loaded && !incidents.length ? h('li', { class: 'empty' }, t('operator.incidents_empty')) : null);
     this.count.textContent = this.loaded ? t('operator.incidents_count', { count: incidents.length }) : t('common.loading');
@@ -148,15 +196,27 @@ export class OpenIncidents {
   #row(incident) {
     const assignments = incident.assignments.filter((a) => !NOT_SHOWN.has(a.status));
     return h('li', {
-      class: 'incident', data: { incidentId: incident.id, priority: incident.priority, status: incident.status },
-      onclick: () => incident.location && this.regionMap.focus(incident.location, 15),
+      class: ['incident', incident.id === this.selectedId && 'selected'],
+      data: { incidentId: incident.id, priority: incident.priority, status: incident.status },
+      onclick: () => {
+        if (incident.location) this.regionMap.focus(incident.location, 15);
+        this.onSelect?.(incident.id);
+      },
     },
     h('div', { class: 'incident-main' },
       h('span', { class: `priority-badge priority-${incident.priority}`, title: t(`priority.${incident.priority}`) },
         `P${incident.priority}`),
       h('span', { class: 'incident-number' }, incident.number),
       h('span', { class: 'age', data: { since: incident.created_at }, title: formatDateTime(incident.created_at) },
-        formatAge(ageSeconds(incident.created_at)))),
+        formatAge(ageSeconds(incident.created_at))),
+      h('button', {
+        type: 'button', class: 'merge', data: { action: 'merge', incidentId: incident.id },
+        title: t('operator.merge_title'), 'aria-expanded': String(this.merge?.id === incident.id),
+        onclick: (event) => {
+          event.stopPropagation();
+          this.openMerge(this.incidents.get(incident.id) ?? incident);
+        },
+      }, t('operator.merge'))),
     h('div', { class: 'incident-sub' },
       h('span', { class: 'category' }, this.categories.label(incident.category)),
       h('span', { class: 'kelurahan' }, incident.area?.kelurahan?.name ?? t('operator.outside_area'))),
@@ -168,7 +228,8 @@ export class OpenIncidents {
         h('span', { class: 'agency', title: assignment.agency.name }, assignment.agency.code),
         h('span', { class: `status-badge status-${assignment.status}` }, t(`status.${assignment.status}`)),
         timer);
-    })) : null);
+    })) : null,
+    this.merge?.id === incident.id ? this.merge.form.element : null);
   }
 
   #timer(element, assignment, incident, now = Date.now()) {

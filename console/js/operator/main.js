@@ -8,7 +8,9 @@
  * possible duplicates (Duplicates), of any category until one is chosen. Ctrl+Enter
  * registers the call (POST /v1/calls: opens and routes an incident, or links the call to
  * the chosen duplicate); F2/F3/F4 register it and close it as prank / ghost / information.
- * Beside the form: the open incidents (OpenIncidents) and the map.
+ * Beside the form: the open incidents (OpenIncidents: a click picks one, "Gabungkan"
+ * merges one into another) and the map; below the map, the picked incident with its notes
+ * (IncidentDetail).
  */
 import { apiClient } from '../api.js';
 import { startPage } from '../page.js';
@@ -20,6 +22,7 @@ import { createMap, priorityLegend, stationMarker } from '../map.js';
 import { renderShell } from '../shell.js';
 import { CallerWatch, cleanNumber } from './caller.js';
 import { CategoryPicker } from './category.js';
+import { IncidentDetail } from './detail.js';
 import { Duplicates } from './duplicates.js';
 import { OpenIncidents } from './incidents.js';
 import { LocationPicker } from './location.js';
@@ -39,6 +42,8 @@ async function start(session) {
   renderShortcuts();
 
   const regionMap = createMap(byId('map'), api);
+  // The picked incident's details take room from the map: it keeps its whole area.
+  new ResizeObserver(() => regionMap.map.invalidateSize({ animate: false })).observe(byId('map'));
   priorityLegend().addTo(regionMap.map);
   const categories = await loadCategories(api);
   api.get('/v1/agencies').then((agencies) => {
@@ -51,6 +56,24 @@ async function start(session) {
   const picker = new CategoryPicker(form.elements.category, form.elements.priority, byId('category-filter'), categories);
   const duplicates = new Duplicates(api, byId('duplicates'), byId('duplicates-list'), byId('link-state'), categories);
   const incidents = new OpenIncidents(api, byId('incidents'), byId('incidents-count'), regionMap, categories, shell);
+  const detail = new IncidentDetail(api, byId('incident-detail'), categories);
+  incidents.onSelect = (id) => {
+    const next = detail.id === id ? null : id; // a second click puts it away
+    incidents.select(next);
+    detail.select(next);
+  };
+  incidents.onRead = () => {
+    detail.reload();
+    duplicates.again(); // a duplicate opened meanwhile, nearby, shows up too
+  };
+  incidents.onMerged = ({ merged, into }) => {
+    shell.notice(t('operator.merged_notice', { from: merged.number, into: into.number }));
+    incidents.select(into.id);
+    if (detail.id === into.id) detail.reload();
+    else detail.select(into.id);
+  };
+  detail.addEventListener('close', () => incidents.select(null));
+  detail.addEventListener('changed', () => incidents.refresh());
   incidents.start();
 
   caller.addEventListener('aml', (event) => location.setAml(event.detail));
@@ -205,6 +228,8 @@ async function start(session) {
   window.addEventListener('keydown', (event) => {
     const shortcut = shortcutFor(event);
     if (!shortcut || event.repeat) return;
+    // Ctrl+Enter in a note or the merge form is theirs (it sends the note / the merge).
+    if (shortcut.id === 'submit' && event.target instanceof Element && event.target.closest('.note-form, .merge-form')) return;
     event.preventDefault();
     event.stopPropagation();
     switch (shortcut.id) {
