@@ -146,7 +146,8 @@ def _sqlstate(exc: BaseException) -> str:
 def _is_database_unavailable(exc: BaseException) -> bool:
     """Connection refused, reset or timed out: the database is away, not the request bad."""
     if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError, OSError,
-                        asyncpg.InterfaceError, PoolTimeout)):
+                        asyncpg.InterfaceError, PoolTimeout,
+                        asyncpg.TargetServerAttributeNotMatched)):  # no primary (failover)
         return True
     if _sqlstate(exc).startswith(_UNAVAILABLE_SQLSTATES):
         return True
@@ -196,6 +197,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     # Database outages are handled inside the app (503); anything else unexpected goes to
     # Starlette's last-resort handler, which answers with this body and logs the error.
     for kind in (DBAPIError, OSError, TimeoutError, asyncpg.PostgresError,
-                 asyncpg.InterfaceError, PoolTimeout):
+                 asyncpg.InterfaceError, PoolTimeout, asyncpg.TargetServerAttributeNotMatched):
         app.add_exception_handler(kind, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

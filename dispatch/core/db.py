@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from dispatch.core.databases import connect_any, host_dsns
 from dispatch.core.settings import Settings
 
 NAMING_CONVENTION = {
@@ -34,8 +35,11 @@ NAMING_CONVENTION = {
 
 # What a background loop on its own asyncpg connection treats as "the database went away":
 # it drops the connection, logs, and retries (feed hub, notifier, audit sealer).
+# TargetServerAttributeNotMatched: every host of a multi-host URL answered, none is a
+# primary (a failover under way).
 DATABASE_LOST: tuple[type[BaseException], ...] = (
-    OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+    OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError,
+    asyncpg.TargetServerAttributeNotMatched)
 
 
 class Base(DeclarativeBase):
@@ -67,6 +71,15 @@ def make_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         },
     }
     options.update(overrides)
+    if len(host_dsns(settings.database_url)) > 1:
+        # A primary and its standbys: each host gets the whole connect time-out, so that a
+        # silent one (powered off) does not hide the others (databases.connect_any).
+        connect_args = options.pop("connect_args")
+
+        async def connect() -> asyncpg.Connection:
+            return await connect_any(settings.sync_database_url, **connect_args)
+
+        options["async_creator"] = connect
     return create_async_engine(settings.database_url, **options)
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dispatch.core.databases import plain_url, sqlalchemy_url
 from dispatch.core.logs import LogFormat
 
 MIN_SECRET_LENGTH = 32
@@ -91,11 +92,10 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_is_asyncpg(cls, value: str) -> str:
-        if value.startswith(("postgres://", "postgresql://")):
-            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if not value.startswith("postgresql+asyncpg://"):
+        if not value.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
             raise ValueError("must be a postgresql:// or postgresql+asyncpg:// URL")
-        return value
+        # Also a multi-host libpq URL (db1:5432,db2:5432) → SQLAlchemy's ?host= form.
+        return sqlalchemy_url(value)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -205,8 +205,9 @@ class Settings(BaseSettings):
 
     @property
     def sync_database_url(self) -> str:
-        """The same database as a plain libpq URL (for psql, pg_dump and asyncpg.connect)."""
-        return "postgresql://" + self.database_url.split("://", 1)[1]
+        """The same database as a plain libpq URL (for psql, pg_dump and asyncpg.connect),
+        every host and parameter kept (target_session_attrs)."""
+        return plain_url(self.database_url)
 
 
 def load_settings(**overrides: Any) -> Settings:

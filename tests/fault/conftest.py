@@ -6,6 +6,10 @@ it without touching the machine's shared server. As root the PostgreSQL programs
 `postgres` account (initdb refuses root). It is stopped (`-m immediate`) and deleted at the
 end of the session, whatever happened.
 
+`private_pair`: a primary and its synchronous streaming standby (`pg_basebackup -R`), each
+a private cluster like the above, for one test that kills the primary (`kill9()`) and
+promotes the standby (`promote()`); both are removed at the end of the test.
+
 `services`: starts `python -m dispatch.cli serve` processes (one per "worker") and kills
 every one still running at the end of the test, by its pid.
 
@@ -29,6 +33,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -115,6 +120,48 @@ class PrivateCluster:
     async def start(self) -> None:
         await self._run(self._start_command())
 
+    async def configure(self, **settings: str) -> None:
+        """ALTER SYSTEM SET each setting, then reload (settings that need a reload only)."""
+        conn = await asyncpg.connect(self.admin_url, timeout=10)
+        try:
+            for name, value in settings.items():
+                await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            await conn.execute("SELECT pg_reload_conf()")
+        finally:
+            await conn.close()
+
+    def clone_as_standby(self, primary: PrivateCluster, name: str) -> None:
+        """Make this (empty) cluster a streaming standby of the running `primary`
+        (`pg_basebackup -R`; its primary_conninfo names it `name`, for
+        synchronous_standby_names) and start it."""
+        if self.runner:
+            account = pwd.getpwnam("postgres")
+            os.chown(self.directory, account.pw_uid, account.pw_gid)
+        conninfo = f"host=127.0.0.1 port={primary.port} user=postgres application_name={name}"
+        self.run_sync(self._command("pg_basebackup", "-D", str(self.directory), "-d",
+                                    conninfo, "-R", "-X", "stream", "-c", "fast", "--no-sync"))
+        (self.directory / "server.log").unlink(missing_ok=True)  # the primary's, copied
+        self.run_sync(self._start_command())
+        self.url = primary.url.replace(f":{primary.port}/", f":{self.port}/")
+
+    def kill9(self) -> None:
+        """SIGKILL the postmaster and every process of it at once, as a power cut would:
+        stopped first (SIGSTOP) so that it forks nothing while its children are listed."""
+        postmaster = int((self.directory / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGSTOP)
+        try:
+            children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        finally:
+            os.kill(postmaster, signal.SIGKILL)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(child), signal.SIGKILL)
+
+    async def promote(self) -> None:
+        """`pg_ctl promote`, returning once the standby accepts writes (what Patroni,
+        pg_auto_failover or repmgr do in production)."""
+        await self._run(self._pg_ctl("-w", "-t", "30", "promote"))
+
     def destroy(self) -> None:
         with contextlib.suppress(Exception):
             subprocess.run(self._pg_ctl("-m", "immediate", "stop"), capture_output=True,
@@ -129,10 +176,7 @@ class PrivateCluster:
         return "\n".join(text.splitlines()[-lines:])
 
 
-@pytest.fixture(scope="session")
-async def private_postgres() -> AsyncIterator[PrivateCluster]:
-    """A private cluster with the database `siaga112` (PostGIS, pg_trgm, migrated, demo
-    region loaded); `cluster.url` is its asyncpg URL."""
+def _cluster_bindir() -> Path:
     bindir = _postgres_bindir()
     if bindir is None:
         pytest.skip("no PostgreSQL server programs with PostGIS under /usr/lib/postgresql")
@@ -141,18 +185,67 @@ async def private_postgres() -> AsyncIterator[PrivateCluster]:
             pwd.getpwnam("postgres")
         except KeyError:
             pytest.skip("running as root without a postgres account to run initdb as")
+    return bindir
+
+
+def _cluster_directory() -> Path:
     # As root the folder must be reachable by the postgres account: /tmp, not $TMPDIR.
-    directory = Path(tempfile.mkdtemp(prefix="siaga112-pg-",
-                                      dir="/tmp" if os.geteuid() == 0 else None))
-    cluster = PrivateCluster(bindir, directory, free_port())
+    return Path(tempfile.mkdtemp(prefix="siaga112-pg-",
+                                 dir="/tmp" if os.geteuid() == 0 else None))
+
+
+async def _prepare(cluster: PrivateCluster) -> None:
+    """initdb, start, and the database `siaga112` migrated with the demo region."""
+    await asyncio.to_thread(cluster.initialise)
+    cluster.url = sqlalchemy_url(await create_database(cluster.admin_url, "siaga112"))
+    await migrate.upgrade_async(cluster.url)
+    await load_demo_into(cluster.url)
+
+
+@pytest.fixture(scope="session")
+async def private_postgres() -> AsyncIterator[PrivateCluster]:
+    """A private cluster with the database `siaga112` (PostGIS, pg_trgm, migrated, demo
+    region loaded); `cluster.url` is its asyncpg URL."""
+    cluster = PrivateCluster(_cluster_bindir(), _cluster_directory(), free_port())
     try:
-        await asyncio.to_thread(cluster.initialise)
-        cluster.url = sqlalchemy_url(await create_database(cluster.admin_url, "siaga112"))
-        await migrate.upgrade_async(cluster.url)
-        await load_demo_into(cluster.url)
+        await _prepare(cluster)
         yield cluster
     finally:
         cluster.destroy()
+
+
+STANDBY_NAME = "siaga112_standby"
+
+
+@pytest.fixture
+async def private_pair() -> AsyncIterator[tuple[PrivateCluster, PrivateCluster]]:
+    """(primary, standby): a private cluster prepared like `private_postgres`, and its
+    streaming standby, synchronous (`synchronous_standby_names` names it, and
+    `synchronous_commit = on`): a commit returns only once the standby has flushed its
+    WAL. Both are removed at the end of the test."""
+    bindir = _cluster_bindir()
+    primary = PrivateCluster(bindir, _cluster_directory(), free_port())
+    standby = PrivateCluster(bindir, _cluster_directory(), free_port())
+    try:
+        await _prepare(primary)
+        await asyncio.to_thread(standby.clone_as_standby, primary, STANDBY_NAME)
+        await primary.configure(synchronous_standby_names=STANDBY_NAME,
+                                synchronous_commit="on")
+        conn = await asyncpg.connect(primary.admin_url, timeout=10)
+        try:  # bounded wait until the standby streams and is the synchronous one
+            async with asyncio.timeout(30):
+                while True:
+                    state = await conn.fetchval("SELECT sync_state FROM pg_stat_replication "
+                                                "WHERE application_name = $1", STANDBY_NAME)
+                    if state == "sync":
+                        break
+                    await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+        yield primary, standby
+    finally:
+        primary.destroy()
+        standby.destroy()
 
 
 @pytest.fixture
