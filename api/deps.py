@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import State
 from starlette.requests import HTTPConnection
@@ -18,7 +17,7 @@ from agencies.registry import AgencyDirectory, build_directory
 from dispatch.accounts.tokens import Principal
 from dispatch.actor import Actor
 from dispatch.batch_write import NOTIFY_AFTER_COMMIT
-from dispatch.core.db import VersionedIndexCache, transaction
+from dispatch.core.db import STORE_ERRORS, VersionedIndexCache, transaction
 from dispatch.core.errors import Unavailable
 from dispatch.core.settings import Settings
 from geo.area_store import build_area_index
@@ -48,7 +47,7 @@ async def build_index_caches(app_state: State) -> bool:
         async with app_state.sessions() as session:
             await app_state.area_cache.get(session)
             await app_state.agency_cache.get(session)
-    except (OSError, SQLAlchemyError, TimeoutError) as exc:
+    except STORE_ERRORS as exc:
         log.warning("spatial indexes not built yet: %s", type(exc).__name__)
         return False
     app_state.indexes_built = True

@@ -24,15 +24,14 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dispatch.accounts.tokens import Principal
-from dispatch.core.db import DATABASE_LOST
+from dispatch.core.db import STORE_ERRORS
 from dispatch.core.errors import Unauthorized, Unavailable
 
 log = logging.getLogger("siaga112.sessions")
-STORE_LOST: tuple[type[BaseException], ...] = (*DATABASE_LOST, SQLAlchemyError)
+STORE_LOST = STORE_ERRORS
 
 REVOKED = "the token has been revoked (log-out, password or account change): log in again"
 _CHANGED_SINCE = text(

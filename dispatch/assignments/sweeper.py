@@ -8,13 +8,12 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agencies.registry import AgencyDirectory
 from dispatch.actor import Actor
 from dispatch.assignments.actions import escalate_overdue
-from dispatch.core.db import VersionedIndexCache, transaction
+from dispatch.core.db import STORE_ERRORS, VersionedIndexCache, transaction
 from dispatch.core.settings import Settings
 
 log = logging.getLogger("siaga112.sweeper")
@@ -50,7 +49,7 @@ async def run_sweeper(
             escalated = await sweep_once(sessions, settings, agency_cache, batch=batch)
             if escalated:
                 log.info("escalated %d overdue assignments", escalated)
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        except STORE_ERRORS as exc:
             log.warning("escalation sweep failed, retrying: %s", type(exc).__name__)
         if escalated < batch:
             await asyncio.sleep(settings.escalation_sweep_interval_s)

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from dispatch.core.databases import connect_any
 from dispatch.core.db import DATABASE_LOST
 from dispatch.core.finality import Finality
 from dispatch.core.locks import AdvisoryLock
@@ -138,7 +139,7 @@ async def run_sealer(dsn: str, interval_s: float = 1.0) -> None:
         while True:
             try:
                 if conn is None or conn.is_closed():
-                    conn = await asyncpg.connect(
+                    conn = await connect_any(
                         dsn, timeout=5, server_settings={"application_name": "siaga112-sealer"})
                 while await sealer.seal_pending(conn) == BATCH:
                     pass

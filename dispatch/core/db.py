@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -40,6 +41,10 @@ NAMING_CONVENTION = {
 DATABASE_LOST: tuple[type[BaseException], ...] = (
     OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError,
     asyncpg.TargetServerAttributeNotMatched)
+# The same for a background loop that goes through SQLAlchemy: SQLAlchemy wraps what the
+# driver raises during a statement, but passes connection errors (no primary, a database
+# starting up) through as asyncpg's own.
+STORE_ERRORS: tuple[type[BaseException], ...] = (*DATABASE_LOST, SQLAlchemyError)
 
 
 class Base(DeclarativeBase):

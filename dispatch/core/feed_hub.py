@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from dispatch.core.databases import connect_any
 from dispatch.core.db import DATABASE_LOST
 from dispatch.core.events import EVENTS_CHANNEL
 from dispatch.core.finality import Finality
@@ -181,7 +182,7 @@ class FeedHub:
         while True:
             conn = None
             try:
-                conn = await asyncpg.connect(self._dsn, timeout=5,
+                conn = await connect_any(self._dsn, timeout=5,
                                              server_settings=self._server_settings)
                 self._connections["listen"] = conn
                 lost = asyncio.Event()
@@ -209,7 +210,7 @@ class FeedHub:
         while True:
             try:
                 if conn is None or conn.is_closed():
-                    conn = await asyncpg.connect(
+                    conn = await connect_any(
                         self._dsn, timeout=5, server_settings=self._server_settings
                     )
                     self._connections["pump"] = conn

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from dispatch.core.databases import connect_any
 from dispatch.core.db import DATABASE_LOST
 from dispatch.core.events import EVENTS_CHANNEL
 
@@ -61,7 +62,7 @@ class Notifier:
             self._pending.clear()
             try:
                 if self._conn is None or self._conn.is_closed():
-                    self._conn = await asyncpg.connect(
+                    self._conn = await connect_any(
                         self._dsn, timeout=5, server_settings=self._server_settings)
                 await self._conn.execute(f"NOTIFY {EVENTS_CHANNEL}")
                 self.sent += 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.core.databases import connect_any
 from dispatch.core.settings import Settings
 
 # Immutable once written, so safe to cache; keyed by database too (tests use several).
@@ -29,7 +29,7 @@ async def _day_base(settings: Settings, region: str, day: date) -> int:
         return cached
     async with _DAY_BASE_LOCK:
         if key not in _DAY_BASES:
-            conn = await asyncpg.connect(settings.sync_database_url,
+            conn = await connect_any(settings.sync_database_url,
                                          timeout=settings.db_connect_timeout_s)
             try:
                 await conn.execute(

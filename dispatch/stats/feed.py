@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatch.core.db import transaction
+from dispatch.core.db import STORE_ERRORS, transaction
 from dispatch.core.events import append_event
 from dispatch.core.locks import AdvisoryLock
 from dispatch.core.settings import Settings
@@ -53,6 +52,6 @@ async def run_stats_publisher(
         try:
             async with transaction(sessions) as session:
                 await publish_if_due(session, settings)
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        except STORE_ERRORS as exc:
             log.warning("stats publishing failed, retrying: %s", type(exc).__name__)
         await asyncio.sleep(settings.stats_interval_s)

@@ -10,16 +10,14 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dispatch.core.db import DATABASE_LOST
+from dispatch.core.db import STORE_ERRORS
 from dispatch.core.locks import AdvisoryLock
 
 log = logging.getLogger("siaga112.units")
 
 PRUNE_LOCK_KEY = int(AdvisoryLock.POSITION_PRUNING)
-PRUNE_FAILED: tuple[type[BaseException], ...] = (*DATABASE_LOST, SQLAlchemyError)
 PRUNE_INTERVAL_S = 600.0
 BATCH = 50_000
 
@@ -61,6 +59,6 @@ async def run_pruning(engine: AsyncEngine, retention: timedelta) -> None:
             deleted = await prune_positions(engine, retention)
             if deleted:
                 log.info("pruned %d unit positions older than %s", deleted, retention)
-        except PRUNE_FAILED as exc:
+        except STORE_ERRORS as exc:
             log.warning("position pruning failed (%s); retrying later", type(exc).__name__)
         await asyncio.sleep(PRUNE_INTERVAL_S)
