@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +79,25 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def serve_pair(
+    make_database: Callable[..., Awaitable[str]], log_dir: Path, *,
+    env: dict[str, str] | None = None, first_env: dict[str, str] | None = None,
+) -> AsyncIterator[tuple[Served, Served]]:
+    """Two `dispatch serve` processes on one new database with the demo region, as two
+    hosts behind a load balancer would be (`first_env` adds to the first one's `env`).
+    On exit, after both stopped, neither log may hold a traceback."""
+    from tests.support import load_demo_into
+
+    database_url = await make_database(migrated=True)
+    await load_demo_into(database_url)
+    async with contextlib.AsyncExitStack() as stack:
+        first = await stack.enter_async_context(dispatch_serve(
+            database_url, log_dir / "a.log", env={**(env or {}), **(first_env or {})}))
+        second = await stack.enter_async_context(dispatch_serve(
+            database_url, log_dir / "b.log", env=env))
+        yield first, second
+    for served in (first, second):
+        assert "Traceback" not in served.log(), served.log()[-3000:]

@@ -8,7 +8,6 @@ the old agency's next frame."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,8 +18,7 @@ import orjson
 import pytest
 import websockets
 
-from tests.servers import Served, dispatch_serve
-from tests.support import load_demo_into
+from tests.servers import Served, serve_pair
 
 ENV = {"DISPATCH_LOG_LEVEL": "WARNING", "DISPATCH_RATE_LIMIT_PER_S": "500",
        "DISPATCH_RATE_LIMIT_BURST": "1000"}
@@ -34,18 +32,9 @@ WS_CLOSE_S = 5.0
 @pytest.fixture(scope="module")
 async def pair(make_database, tmp_path_factory: pytest.TempPathFactory,
                ) -> AsyncIterator[tuple[Served, Served]]:
-    database_url = await make_database(migrated=True)
-    await load_demo_into(database_url)
-    logs = tmp_path_factory.mktemp("sessions")
-    async with contextlib.AsyncExitStack() as stack:
-        first = await stack.enter_async_context(
-            dispatch_serve(database_url, logs / "a.log", env=ENV))
-        second = await stack.enter_async_context(
-            dispatch_serve(database_url, logs / "b.log", env=ENV))
-        yield first, second
-    for served in (first, second):
-        assert "Traceback" not in served.log(), served.log()
-
+    async with serve_pair(make_database, tmp_path_factory.mktemp("sessions"),
+                          env=ENV) as served:
+        yield served
 
 async def _token(served: Served, username: str, password: str) -> str:
     async with httpx.AsyncClient(base_url=served.base_url, timeout=10) as client:

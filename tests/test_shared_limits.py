@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import AsyncIterator
@@ -17,8 +16,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.servers import Served, dispatch_serve
-from tests.support import load_demo_into
+from tests.servers import Served, serve_pair
 
 BURST = 6
 RATE = 1.0
@@ -31,16 +29,9 @@ ENV = {"DISPATCH_RATE_LIMIT_PER_S": str(RATE), "DISPATCH_RATE_LIMIT_BURST": str(
 @pytest.fixture(scope="module")
 async def pair(make_database, tmp_path_factory: pytest.TempPathFactory,
                ) -> AsyncIterator[tuple[Served, Served]]:
-    database_url = await make_database(migrated=True)
-    await load_demo_into(database_url)
-    logs = tmp_path_factory.mktemp("limits")
-    async with contextlib.AsyncExitStack() as stack:
-        first = await stack.enter_async_context(dispatch_serve(
-            database_url, logs / "a.log", env={**ENV, "DISPATCH_TRUSTED_PROXIES": "127.0.0.1"}))
-        second = await stack.enter_async_context(dispatch_serve(
-            database_url, logs / "b.log", env=ENV))
-        yield first, second
-
+    async with serve_pair(make_database, tmp_path_factory.mktemp("limits"), env=ENV,
+                          first_env={"DISPATCH_TRUSTED_PROXIES": "127.0.0.1"}) as served:
+        yield served
 
 async def _login(served: Served, username: str, password: str,
                  forwarded_for: str | None = None) -> httpx.Response:

@@ -7,7 +7,6 @@ problem answer."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,8 +15,7 @@ import orjson
 import pytest
 import websockets
 
-from tests.servers import Served, dispatch_serve
-from tests.support import load_demo_into
+from tests.servers import Served, serve_pair
 
 LIMIT = 3
 ENV = {"DISPATCH_LOG_LEVEL": "WARNING", "DISPATCH_MAX_SOCKETS_PER_USER": str(LIMIT)}
@@ -27,18 +25,9 @@ AGENCY = "PSC119-MJK-KOTA"
 @pytest.fixture(scope="module")
 async def pair(make_database, tmp_path_factory: pytest.TempPathFactory,
                ) -> AsyncIterator[tuple[Served, Served]]:
-    database_url = await make_database(migrated=True)
-    await load_demo_into(database_url)
-    logs = tmp_path_factory.mktemp("sockets")
-    async with contextlib.AsyncExitStack() as stack:
-        first = await stack.enter_async_context(
-            dispatch_serve(database_url, logs / "a.log", env=ENV))
-        second = await stack.enter_async_context(
-            dispatch_serve(database_url, logs / "b.log", env=ENV))
-        yield first, second
-    for served in (first, second):
-        assert "Traceback" not in served.log(), served.log()
-
+    async with serve_pair(make_database, tmp_path_factory.mktemp("sockets"),
+                          env=ENV) as served:
+        yield served
 
 async def _token(served: Served, username: str) -> str:
     async with httpx.AsyncClient(base_url=served.base_url, timeout=10) as client:

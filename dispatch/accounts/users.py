@@ -19,7 +19,7 @@ from agencies.models import Agency
 from dispatch.accounts.sessions import take_revision
 from dispatch.core.errors import Conflict, Invalid, NotFound
 from dispatch.core.events import append_event
-from dispatch.core.pagination import decode_key_cursor, encode_key_cursor
+from dispatch.core.pagination import decode_key_cursor, key_page
 from dispatch.models import ROLES, User
 
 _hasher = PasswordHasher()
@@ -159,6 +159,5 @@ async def list_users(
     if cursor:
         query = query.where(User.username > decode_key_cursor(cursor))
     rows = list(await session.scalars(query.order_by(User.username).limit(limit + 1)))
-    page = rows[:limit]
-    next_cursor = encode_key_cursor(page[-1].username) if len(rows) > limit else None
+    page, next_cursor = key_page(rows, limit, lambda user: user.username)
     return {"items": [user_view(u) for u in page], "next_cursor": next_cursor}

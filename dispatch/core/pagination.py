@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from dispatch.core.errors import Invalid
+
+T = TypeVar("T")
 
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
@@ -37,3 +41,10 @@ def decode_key_cursor(cursor: str) -> str:
     if kind != "k":
         raise Invalid("cursor is not one this service handed out", field="cursor")
     return key
+
+
+def key_page(rows: Sequence[T], limit: int, key: Callable[[T], str]) -> tuple[list[T], str | None]:
+    """The page of `rows` (read with `limit + 1`, in key order) and the cursor after it,
+    None on the last page."""
+    page = list(rows[:limit])
+    return page, (encode_key_cursor(key(page[-1])) if len(rows) > limit else None)

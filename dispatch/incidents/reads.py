@@ -47,15 +47,9 @@ async def call_ids_of(session: AsyncSession, incident_id: uuid.UUID) -> list[uui
 async def get_incident(
     session: AsyncSession, incident_id: uuid.UUID, *, for_update: bool = False
 ) -> Incident:
-    query = select(Incident).where(Incident.id == incident_id)
-    if for_update:
-        query = query.with_for_update(of=Incident)
-    incident = await session.scalar(query)
-    if incident is None:
-        raise NotFound("no such incident")
-    return incident
-
-
+    """One incident, whoever asks (404 when there is none)."""
+    return await visible_incident(session, incident_id, only_agency=None,
+                                  for_update=for_update)
 
 
 async def visible_incident(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.core.pagination import decode_key_cursor, encode_key_cursor
+from dispatch.core.pagination import decode_key_cursor, key_page
 from dispatch.units.actions import find_unit
 from dispatch.units.model import Unit
 from dispatch.units.views import unit_view
@@ -26,8 +26,7 @@ async def list_units(
     if cursor:
         query = query.where(Unit.code > decode_key_cursor(cursor))
     rows = list(await session.scalars(query.order_by(Unit.code).limit(limit + 1)))
-    page = rows[:limit]
-    next_cursor = encode_key_cursor(page[-1].code) if len(rows) > limit else None
+    page, next_cursor = key_page(rows, limit, lambda unit: unit.code)
     return {"items": [unit_view(u) for u in page], "next_cursor": next_cursor}
 
 
