@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.actor import Actor
 from dispatch.calls.reads import (
@@ -22,6 +19,7 @@ from dispatch.core.db import make_engine, make_sessionmaker
 from dispatch.core.geodesy import haversine_m
 from dispatch.incidents.location import Located
 from tests.conftest import DatabaseFactory
+from tests.plan_support import add_open_incidents, assert_walks_the_nearby_index, generic_plan
 from tests.support import load_demo_into, make_settings
 
 OPEN_INCIDENTS = 4000
@@ -38,22 +36,18 @@ async def test_duplicates_lookup_walks_the_nearby_index_and_finds_the_nearest(
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             # Open medical incidents spread over ~22 × 22 km, all within the hour.
-            await session.execute(text("""
-                INSERT INTO incidents (id, number, category, priority, status, location,
-                                       created_at, updated_at)
-                SELECT gen_random_uuid(), 'SURGE-' || g, 'medical', 2, 'open',
-                       ST_SetSRID(ST_MakePoint(112.33 + (g % 97) * 0.002,
-                                               -7.57 + (g / 97) * 0.005), 4326),
-                       now() - (g % 50) * interval '1 minute', now()
-                FROM generate_series(1, :n) g"""), {"n": OPEN_INCIDENTS})
-            await session.execute(text("ANALYZE incidents"))
+            await add_open_incidents(session, "SURGE-", ["medical"], OPEN_INCIDENTS)
             now = datetime.now(UTC)
             actor = Actor("test", settings, agencies=None)  # type: ignore[arg-type]
             here = Located(CENTER[0], CENTER[1], 10.0, "typed", None, None)
             params = _duplicate_params(actor, "medical", here, now)
             plan = (await session.execute(
                 text("EXPLAIN (FORMAT JSON) " + _DUPLICATES_SQL), params)).scalar_one()
-            generic = await _generic_plan_of_the_intake_read(session)
+            # The intake's read as the service runs it, planned once for every category.
+            generic = await generic_plan(session, _INTAKE_READS, {
+                "numbered": "true", "caller": "'+6281234567890'",
+                "pranks": "'{prank,ghost}'", "lon": str(CENTER[1]), "lat": str(CENTER[0]),
+                "category": "'medical'", "radius": "500"})
             led_by_category = set((await session.execute(text("""
                 SELECT c.relname FROM pg_index i
                 JOIN pg_class c ON c.oid = i.indexrelid
@@ -68,14 +62,10 @@ async def test_duplicates_lookup_walks_the_nearby_index_and_finds_the_nearest(
     finally:
         await engine.dispose()
 
-    assert "ix_incidents_open_nearby" in json.dumps(plan)
-    assert '"Order By"' in json.dumps(plan)  # walked nearest first, not all measured
     # The service's prepared read, planned once for any category: both scans of incidents
     # go through the index with the place in the index condition (before migration 0009
     # this plan took a btree on (category, created_at) and measured the whole category).
-    scans = [line for line in generic if "Scan" in line and "incidents" in line]
-    assert len(scans) == 2 and all("ix_incidents_open_nearby" in s for s in scans), generic
-    assert sum("&& _st_expand" in line for line in generic) == 2, generic
+    assert_walks_the_nearby_index(plan, generic)
     # In the harness (statistics lagging a growing table) the generic plan took a btree led
     # by category over this index; no other index may offer the lookup that shortcut.
     assert led_by_category == {"ix_incidents_open_nearby"}
@@ -156,25 +146,3 @@ async def test_duplicates_are_the_nearest_ten_older_first_among_equals(
     # At the spot itself: ten of its fifteen reports, the oldest first.
     assert [d["number"] for d in spot] == [f"SPOT-{g}" for g in range(15, 5, -1)]
     assert all(d["distance_m"] == 0.0 for d in spot)
-
-
-async def _generic_plan_of_the_intake_read(session: AsyncSession) -> list[str]:
-    """EXPLAIN of the intake's read as the service runs it: a prepared statement whose plan
-    is made once for every category, point and radius."""
-    compiled = _INTAKE_READS.compile(dialect=asyncpg_dialect())  # $1… as the service sends
-    names = compiled.positiontup or []
-    types = {"numbered": "bool", "caller": "text", "pranks": "text[]", "lon": "float8",
-             "lat": "float8", "category": "text", "radius": "float8"}
-    values = {"numbered": "true", "caller": "'+6281234567890'", "pranks": "'{prank,ghost}'",
-              "lon": str(CENTER[1]), "lat": str(CENTER[0]), "category": "'medical'",
-              "radius": "500"}
-    connection = await session.connection()
-    await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-    await connection.exec_driver_sql(
-        f"PREPARE intake_read({', '.join(types.get(n, 'timestamptz') for n in names)}) AS "
-        + str(compiled))
-    args = ", ".join(values.get(n, "now() - interval '1 hour'") for n in names)
-    result = await connection.exec_driver_sql(f"EXPLAIN EXECUTE intake_read({args})")
-    plan = [row[0] for row in result]
-    await connection.exec_driver_sql("DEALLOCATE intake_read")
-    return plan

@@ -3,16 +3,13 @@ it and recent, nearest first, each with its category, found through the nearby i
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.elements import TextClause
 
 from dispatch.actor import Actor
 from dispatch.calls.reads import (
@@ -26,6 +23,7 @@ from dispatch.core.db import make_engine, make_sessionmaker
 from dispatch.core.settings import Settings
 from dispatch.incidents.location import Located
 from tests.conftest import DatabaseFactory
+from tests.plan_support import add_open_incidents, assert_walks_the_nearby_index, generic_plan
 from tests.support import load_demo_into, make_settings
 
 HERE = {"lat": -7.5302, "lon": 112.5004}  # this module's own spot
@@ -93,26 +91,6 @@ async def test_a_call_without_category_lists_open_incidents_of_any_category(
     assert nowhere == []
 
 
-async def _generic_plan(session: AsyncSession, statement: TextClause,
-                        values: dict[str, str]) -> list[str]:
-    """EXPLAIN of a statement as the service runs it: prepared, planned once for every
-    point and radius."""
-    compiled = statement.compile(dialect=asyncpg_dialect())
-    names = compiled.positiontup or []
-    types = {"numbered": "bool", "caller": "text", "pranks": "text[]", "lon": "float8",
-             "lat": "float8", "category": "text", "radius": "float8"}
-    connection = await session.connection()
-    await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-    await connection.exec_driver_sql(
-        f"PREPARE any_read({', '.join(types.get(n, 'timestamptz') for n in names)}) AS "
-        + str(compiled))
-    args = ", ".join(values.get(n, "now() - interval '1 hour'") for n in names)
-    result = await connection.exec_driver_sql(f"EXPLAIN EXECUTE any_read({args})")
-    plan = [row[0] for row in result]
-    await connection.exec_driver_sql("DEALLOCATE any_read")
-    return plan
-
-
 async def test_the_lookup_without_category_walks_the_nearby_index(
     make_database: DatabaseFactory,
 ) -> None:
@@ -123,24 +101,15 @@ async def test_the_lookup_without_category_walks_the_nearby_index(
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             # 4,000 open incidents of five categories over ~22 × 22 km, within the hour.
-            await session.execute(text("""
-                INSERT INTO incidents (id, number, category, priority, status, location,
-                                       created_at, updated_at)
-                SELECT gen_random_uuid(), 'ANY-' || g,
-                       (ARRAY['fire', 'crime', 'medical', 'animal', 'rescue'])[1 + g % 5],
-                       2, 'open',
-                       ST_SetSRID(ST_MakePoint(112.33 + (g % 97) * 0.002,
-                                               -7.57 + (g / 97) * 0.005), 4326),
-                       now() - (g % 50) * interval '1 minute', now()
-                FROM generate_series(1, 4000) g"""))
-            await session.execute(text("ANALYZE incidents"))
+            await add_open_incidents(session, "ANY-",
+                                     ["fire", "crime", "medical", "animal", "rescue"], 4000)
             now = datetime.now(UTC)
             actor = Actor("test", settings, agencies=None)  # type: ignore[arg-type]
             here = Located(-7.4720, 112.4340, 10.0, "manual", None, None)
             plan = (await session.execute(
                 text("EXPLAIN (FORMAT JSON) " + _DUPLICATES_ANY_SQL),
                 _duplicate_params(actor, None, here, now))).scalar_one()
-            generic = await _generic_plan(session, _INTAKE_READS_ANY, {
+            generic = await generic_plan(session, _INTAKE_READS_ANY, {
                 "numbered": "false", "caller": "'+6281234567890'",
                 "pranks": "'{prank,ghost}'", "lon": "112.434", "lat": "-7.472",
                 "radius": "500"})
@@ -156,10 +125,6 @@ async def test_the_lookup_without_category_walks_the_nearby_index(
     finally:
         await engine.dispose()
 
-    assert "ix_incidents_open_nearby" in json.dumps(plan)
-    assert '"Order By"' in json.dumps(plan)  # walked nearest first, not all measured
-    scans = [line for line in generic if "Scan" in line and "incidents" in line]
-    assert len(scans) == 2 and all("ix_incidents_open_nearby" in s for s in scans), generic
-    assert sum("&& _st_expand" in line for line in generic) == 2, generic
+    assert_walks_the_nearby_index(plan, generic)
     assert [d["number"] for d in found] == list(exact)
     assert len({d["category"] for d in found}) > 1  # of several categories
