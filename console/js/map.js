@@ -21,6 +21,8 @@ export const PRIORITY_COLOURS = { 1: '#d32f2f', 2: '#ef6c00', 3: '#f9a825', 4: '
 export const AGENCY_KIND_COLOURS = {
   police: '#1565c0', fire: '#c62828', health: '#2e7d32', disaster: '#6a1b9a', sar: '#ef6c00', utility: '#546e7a',
 };
+/** The pane of the units' markers (../units.js UnitMarkers). */
+export const UNITS_PANE = 'units';
 const REGION_CENTER = [-7.47, 112.43]; // until the kabupaten/kota boundaries arrive
 const KELURAHAN_MIN_ZOOM = 12;
 const BOUNDARY_STYLES = {
@@ -41,9 +43,10 @@ export function loadBoundaries(api, level) {
 
 /**
  * A map in `element` with the boundaries of `levels` as its basemap. Returns
- * `{map, incidents, stations, overlays, ready, focus(location, zoom)}`: `incidents`,
- * `stations` and `overlays` are layer groups drawn above the boundaries; `ready` settles
- * when every level is drawn.
+ * `{map, incidents, stations, overlays, units, ready, focus(location, zoom)}`: `incidents`,
+ * `stations`, `overlays` and `units` (the vehicles, in a pane just under the incidents:
+ * see ../units.js) are layer groups drawn above the boundaries; `ready` settles when every
+ * level is drawn.
  */
 export function createMap(element, api, { levels = ['kabkota', 'kecamatan', 'kelurahan'], fit = true } = {}) {
   const map = L.map(element, { zoomSnap: 0.5, minZoom: 8, maxZoom: 18, attributionControl: true });
@@ -51,6 +54,8 @@ export function createMap(element, api, { levels = ['kabkota', 'kecamatan', 'kel
   map.attributionControl.addAttribution(t('map.attribution'));
   map.setView(REGION_CENTER, 11);
   map.createPane('boundaries').style.zIndex = '350'; // below overlayPane (400): markers stay on top
+  // Units (../units.js) under the incidents (overlayPane, 400): a parked fleet never hides one.
+  map.createPane(UNITS_PANE).style.zIndex = '395';
   let userMoved = false;
   map.on('dragstart', () => { userMoved = true; });
 
@@ -87,6 +92,7 @@ export function createMap(element, api, { levels = ['kabkota', 'kecamatan', 'kel
     incidents: L.layerGroup().addTo(map),
     stations: L.layerGroup().addTo(map),
     overlays: L.layerGroup().addTo(map),
+    units: L.layerGroup().addTo(map),
     /** Centre on a `{lat, lon}` (from now on boundaries no longer re-fit the view). */
     focus(location, zoom = 14) {
       if (!location) return;

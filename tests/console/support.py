@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import count
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -126,3 +129,42 @@ async def shoot(page: Page, name: str) -> None:
     """tests/console/screenshots/<name>.png"""
     SCREENSHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+# Units of a test's own (the demo fleet stays as other tests expect it).
+_unit_serial = count(1)
+
+
+async def own_unit(server: Server, *, agency: str = AGENCY, kind: str = "patrol",
+                   at: dict[str, float] | None = None) -> Json:
+    """A unit of this test (a fresh code), positioned at `at` when given."""
+    code = f"T-UNIT-{int(time.time()) % 100000}-{next(_unit_serial)}"
+    answer = await server.api.put(f"/v1/units/{code}", headers=await server.headers("admin"),
+                                  json={"agency_code": agency, "kind": kind,
+                                        "name": f"Unit uji {code[-4:]}"})
+    assert answer.status_code == 201, answer.text
+    if at is not None:
+        await post_fix(server, code, at)
+    return await read_unit(server, code)
+
+
+async def post_fix(server: Server, code: str, at: dict[str, float], speed_kmh: float = 0) -> None:
+    answer = await server.api.post("/v1/units/positions",
+                                   headers=await server.headers("aml-gateway"),
+                                   json=[{"unit_code": code, "lat": at["lat"], "lon": at["lon"],
+                                          "speed_kmh": speed_kmh,
+                                          "at": datetime.now(UTC).isoformat()}])
+    assert answer.status_code == 200 and answer.json()["current"] == 1, answer.text
+
+
+async def read_unit(server: Server, code: str) -> Json:
+    answer = await server.api.get(f"/v1/units/{code}", headers=await server.headers("supervisor"))
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+async def set_unit_status(server: Server, code: str, status: str) -> None:
+    answer = await server.api.post(f"/v1/units/{code}/status",
+                                   headers=await server.headers("supervisor"),
+                                   json={"status": status})
+    assert answer.status_code == 200, answer.text

@@ -12,6 +12,8 @@ from tests.console.support import (
     agency_assignment,
     open_agency_page,
     open_as,
+    own_unit,
+    set_unit_status,
     shoot,
 )
 
@@ -174,3 +176,63 @@ async def test_password_page(page: Page, console_server: Server) -> None:
     await expect(page.locator("#password-message")).to_be_visible()
     await shoot(page, "password")
     await assert_fits_the_screen(page)
+
+
+async def test_units_pages(page: Page, console_server: Server) -> None:
+    """Units: the agency's list with its status buttons and "Kirim unit", the operator's
+    recommendations for a picked incident, the supervisor's map with the fleet."""
+    spot = {"lat": CRIME_SPOT["lat"] - 0.005, "lon": CRIME_SPOT["lon"] - 0.004}
+    call = await console_server.crime_call("+6281377730001", location=spot, priority=2,
+                                           description="Perkelahian antarwarga di pasar")
+    incident = call["incident"]
+    on_it = await own_unit(console_server, at={"lat": spot["lat"] + 0.004, "lon": spot["lon"]})
+    await own_unit(console_server, at={"lat": spot["lat"] - 0.006, "lon": spot["lon"] - 0.01})
+    resting = await own_unit(console_server, at={"lat": spot["lat"] + 0.01, "lon": spot["lon"]})
+    sent = await console_server.api.post(
+        f"/v1/incidents/{incident['id']}/units", headers=await console_server.headers("operator"),
+        json={"unit_code": on_it["code"]})
+    assert sent.status_code == 201, sent.text
+    await set_unit_status(console_server, on_it["code"], "en_route")
+    await set_unit_status(console_server, resting["code"], "out_of_service")
+
+    await open_agency_page(page, console_server)
+    await page.locator(
+        f'li[data-assignment-id="{agency_assignment(call)["id"]}"] .row-main').click()
+    await expect(page.locator(f'#units li[data-unit-code="{on_it["code"]}"] .unit-incident')
+                 ).to_have_text(incident["number"])
+    await expect(page.locator(".send-unit .on-incident li")).to_have_count(1)
+    await page.locator('#map[data-boundaries="kabkota kecamatan kelurahan"]').wait_for()
+    await page.wait_for_timeout(300)  # let the map settle
+    await shoot(page, "agency-units")
+    await assert_fits_the_screen(page)
+
+    await open_as(page, console_server, "operator", "/console/operator")
+    await page.wait_for_selector("body[data-ready]")
+    await page.locator(
+        f'#incidents li.incident[data-incident-id="{incident["id"]}"] .incident-number').click()
+    await expect(page.locator("#incident-detail li.recommendation").first).to_be_visible()
+    await expect(page.locator("#incident-detail li.unit-sent")).to_have_count(1)
+    await page.locator('#map[data-boundaries="kabkota kecamatan kelurahan"]').wait_for()
+    await page.wait_for_timeout(300)
+    await shoot(page, "operator-recommend")
+    await assert_fits_the_screen(page)
+
+    await open_as(page, console_server, "supervisor", "/console/supervisor")
+    await expect(page.locator(f'#map .unit-marker[data-unit-code="{on_it["code"]}"]')
+                 ).to_have_attribute("data-status", "en_route")
+    await page.wait_for_timeout(300)
+    await shoot(page, "supervisor-units")
+    await assert_fits_the_screen(page)
+    # Zoomed in on the incident (a click on its row), units are tags of their kind.
+    await page.locator(f'#open-incidents li[data-incident-id="{incident["id"]}"]').click()
+    await expect(page.locator("#map.units-far")).to_have_count(0)
+    await page.wait_for_timeout(300)
+    await page.locator(f'#map .unit-marker[data-unit-code="{on_it["code"]}"]').hover()
+    await expect(page.locator(".leaflet-tooltip .unit-tip")).to_be_visible()
+    await shoot(page, "supervisor-units-tooltip")
+
+    await open_as(page, console_server, "supervisor", "/console/wall")
+    await expect(page.locator(f'#map .unit-marker[data-unit-code="{on_it["code"]}"]')
+                 ).to_be_visible()
+    await page.wait_for_timeout(300)
+    await shoot(page, "wall-units")

@@ -11,12 +11,14 @@ import { accuracyCircle, coverageOutline, incidentMarker, priorityLegend, statio
 import { priorityOf } from './queue.js';
 
 export class Detail {
-  /** `notes`: the page's NotesView (../notes.js), kept below the details across renders. */
-  constructor(container, regionMap, categories, onSelect, notes) {
+  /** `notes`: the page's NotesView (../notes.js), kept below the details across renders;
+   * `sendUnit`: "Kirim unit" (./units.js SendUnit), kept between the details and the notes. */
+  constructor(container, regionMap, categories, onSelect, notes, sendUnit = null) {
     this.container = container;
     this.body = h('div', { class: 'detail-body' });
     this.notes = notes;
-    container.replaceChildren(this.body, notes.element);
+    this.sendUnit = sendUnit;
+    container.replaceChildren(this.body, ...(sendUnit ? [sendUnit.element] : []), notes.element);
     this.regionMap = regionMap;
     this.categories = categories;
     this.onSelect = onSelect;

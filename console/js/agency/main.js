@@ -8,6 +8,10 @@
  * a terminal status or incident.closed removes them; incident.note adds a note to the
  * incident's details (a merge or unmerge has its incidents' notes read again). Events
  * that arrive while the queue is being read are applied after it.
+ *
+ * The agency's units (./units.js) are read with the queue (GET /v1/units?agency=) and kept
+ * current from the feed's `unit.status` and `unit.position` frames: listed with their
+ * status buttons, drawn on the map, and offered by "Kirim unit" in the incident's details.
  */
 import { ApiError, apiClient } from '../api.js';
 import { startPage } from '../page.js';
@@ -19,10 +23,12 @@ import { createMap } from '../map.js';
 import { NotesView } from '../notes.js';
 import { renderShell } from '../shell.js';
 import { armSound, beep } from '../sound.js';
+import { UnitMarkers, UnitStore, loadUnits } from '../units.js';
 import { ACTIONS, isAllowed, perform } from './actions.js';
 import { Detail } from './detail.js';
 import { Queue } from './queue.js';
 import { QueueList } from './rows.js';
+import { SendUnit, UnitList, changeStatus, sendUnit } from './units.js';
 
 const RETRY_MS = 5000;
 const WAITING = new Set(['queued', 'escalated']); // counted in the tab's title
@@ -52,10 +58,83 @@ async function start(session) {
     queue.addNote(event.detail);
     render();
   });
-  const detail = new Detail(byId('detail'), createMap(byId('map'), api), categories, select, notes);
+  const units = new UnitStore();
+  const numbers = new Map(); // incident id -> number, for units on incidents no longer queued
+  const unitList = new UnitList(byId('units'), {
+    change: changeUnitStatus,
+    incidentNumber,
+    select: (incidentId) => select(queue.sorted().find((entry) => entry.incident?.id === incidentId)?.assignment.id),
+  });
+  const sendForm = new SendUnit(async (incident, code) => {
+    const unit = await sendUnit(api, incident.id, code);
+    units.upsert(unit);
+    shell.notice(t('units.sent_notice', { unit: unit.name, number: incident.number }));
+    renderUnits();
+  });
+  const regionMap = createMap(byId('map'), api);
+  // The details above the map change its height: it keeps its whole area (and its centre).
+  new ResizeObserver(() => regionMap.map.invalidateSize({ animate: false })).observe(byId('map'));
+  const detail = new Detail(byId('detail'), regionMap, categories, select, notes, sendForm);
   detail.showAgency(agency);
+  const unitMarkers = new UnitMarkers(regionMap);
   let selectedId = null;
   let loaded = false;
+  let unitsLoaded = false;
+
+  function renderUnits() {
+    const list = units.values();
+    unitList.render(list);
+    unitMarkers.sync(list);
+    byId('units-count').textContent = t('units.count', { count: list.length });
+    byId('units-empty').hidden = !unitsLoaded || list.length > 0;
+    sendForm.show(queue.get(selectedId)?.incident ?? null, list);
+  }
+
+  /** The number of an incident a unit works on: from the queue, else read once. */
+  function incidentNumber(id) {
+    if (!id) return null;
+    const held = [...queue.entries.values()].find((entry) => entry.incident?.id === id)?.incident;
+    if (held) return held.number;
+    if (!numbers.has(id)) {
+      numbers.set(id, null);
+      api.get(`/v1/incidents/${id}`).then((incident) => {
+        numbers.set(id, incident.number);
+        renderUnits();
+      }).catch(() => {});
+    }
+    return numbers.get(id);
+  }
+
+  async function changeUnitStatus(code, status) {
+    try {
+      units.upsert(await changeStatus(api, code, status));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      unitList.showError(code, t('units.change_failed', { detail: error.message }));
+      // The unit moved elsewhere meanwhile (a 409): show where it is now.
+      if (error.problem?.status_now) {
+        try {
+          units.upsert(await api.get(`/v1/units/${encodeURIComponent(code)}`));
+        } catch {
+          // the feed tells it too
+        }
+      }
+    } finally {
+      renderUnits();
+    }
+  }
+
+  async function readUnits() {
+    try {
+      units.replace(await loadUnits(api, { agency: code }));
+      unitsLoaded = true;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) {
+        shell.notice(t('units.load_failed', { detail: error.message }), 'error');
+      }
+    }
+    renderUnits();
+  }
 
   function render() {
     const entries = queue.sorted();
@@ -67,6 +146,7 @@ async function start(session) {
     const waiting = entries.filter((entry) => WAITING.has(entry.assignment.status)).length;
     document.title = `${waiting ? `(${waiting}) ` : ''}${t('agency.title')} · Siaga112`;
     detail.show(queue.get(selectedId), entries);
+    renderUnits();
   }
 
   function select(id) {
@@ -89,6 +169,7 @@ async function start(session) {
     if (event.incident) for (const id of queue.applyIncident(event.incident)) added.add(id);
     if (event.type === 'incident.closed' && event.incident) queue.removeIncident(event.incident.id);
     if (event.type === 'incident.note' && event.note) queue.addNote(event.note);
+    if (event.unit) units.apply(event);
     if (event.merge) { // incident.merged, incident.unmerged
       rereadNotes([event.merge.merged_incident_id, event.merge.into_incident_id]);
     }
@@ -175,14 +256,23 @@ async function start(session) {
     announce(added);
   });
   feed.addEventListener('open', (message) => {
-    if (!message.detail.resumed) loadQueue();
+    if (!message.detail.resumed) {
+      loadQueue();
+      readUnits();
+    }
   });
   feed.addEventListener('state', () => {
-    if (feed.state === 'failed' && !loaded) loadQueue();
+    if (feed.state === 'failed' && !loaded) {
+      loadQueue();
+      readUnits();
+    }
   });
   feed.start();
   render();
-  window.setInterval(() => list.tick(), 1000);
+  window.setInterval(() => {
+    list.tick();
+    unitList.tick();
+  }, 1000);
 
   document.addEventListener('keydown', (event) => {
     if (event.defaultPrevented || isTyping(event) || event.ctrlKey || event.metaKey || event.altKey) return;

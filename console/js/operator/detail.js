@@ -8,13 +8,16 @@
  * Merges: an incident merged into this one is listed with "Batalkan penggabungan"
  * (POST /v1/incidents/{merged}/unmerge), found in this incident's timeline (its
  * incident.merged events not followed by an incident.unmerged); an incident that was
- * merged into another says into which. Event 'changed' (an unmerge: the list is read
- * again), 'close'.
+ * merged into another says into which. Event 'changed' (an unmerge or a unit sent: the
+ * list is read again), 'close'.
+ *
+ * Units: the nearest available ones with "Kirim", and those already sent (recommend.js).
  */
 import { h, replaceChildren } from '../dom.js';
 import { formatDateTime } from '../format.js';
 import { t } from '../i18n.js';
 import { NotesView } from '../notes.js';
+import { Recommendations } from './recommend.js';
 
 const UNMERGED = "incident.unmerged"; // an event type (double quotes: not a catalogue key)
 
@@ -38,7 +41,8 @@ function mergeOf(incident) {
 }
 
 export class IncidentDetail extends EventTarget {
-  constructor(api, section, categories) {
+  /** `units`: the page's UnitStore (../units.js); `agencies`: Map code -> name. */
+  constructor(api, section, categories, { units, agencies }) {
     super();
     this.api = api;
     this.section = section;
@@ -51,10 +55,19 @@ export class IncidentDetail extends EventTarget {
     this.errorLine = h('p', { class: 'detail-error', role: 'alert', hidden: true });
     this.notes = new NotesView(api);
     this.notes.addEventListener('added', () => this.reload());
-    section.replaceChildren(this.head, this.body, this.errorLine, this.notes.element);
+    this.recommend = new Recommendations(api, units, agencies);
+    this.recommend.addEventListener('sent', (event) => {
+      this.dispatchEvent(new CustomEvent('changed', { detail: { sent: event.detail } }));
+    });
+    section.replaceChildren(this.head, this.body, this.errorLine, this.recommend.element, this.notes.element);
     section.addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && event.target === section) this.close();
     });
+  }
+
+  /** The page's units changed (a poll): the units sent to the incident are shown again. */
+  unitsChanged() {
+    this.recommend.render();
   }
 
   /** Show incident `id` (null: nothing). */
@@ -67,12 +80,14 @@ export class IncidentDetail extends EventTarget {
     this.section.hidden = !id;
     if (!id) {
       this.notes.show(null);
+      this.recommend.show(null);
       delete this.section.dataset.incidentId;
       return;
     }
     this.section.dataset.incidentId = id;
     replaceChildren(this.head, h('span', { class: 'loading' }, t('common.loading')));
     replaceChildren(this.body);
+    this.recommend.show(null);
     await this.reload();
   }
 
@@ -98,6 +113,7 @@ export class IncidentDetail extends EventTarget {
   render() {
     const incident = this.incident;
     this.notes.show(incident);
+    this.recommend.show(incident);
     const key = JSON.stringify([incident.id, incident.updated_at, incident.call_ids, incident.timeline?.length]);
     if (key === this.shownKey) return;
     this.shownKey = key;

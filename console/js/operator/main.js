@@ -10,7 +10,8 @@
  * the chosen duplicate); F2/F3/F4 register it and close it as prank / ghost / information.
  * Beside the form: the open incidents (OpenIncidents: a click picks one, "Gabungkan"
  * merges one into another) and the map; below the map, the picked incident with its notes
- * (IncidentDetail).
+ * (IncidentDetail) and the units to send to it (recommend.js). The units are on the map,
+ * read again every UNITS_POLL_MS (operators have no feed).
  */
 import { apiClient } from '../api.js';
 import { startPage } from '../page.js';
@@ -20,6 +21,7 @@ import { formatTime } from '../format.js';
 import { t, translatePage } from '../i18n.js';
 import { createMap, priorityLegend, stationMarker } from '../map.js';
 import { renderShell } from '../shell.js';
+import { UnitMarkers, UnitStore, loadUnits } from '../units.js';
 import { CallerWatch, cleanNumber } from './caller.js';
 import { CategoryPicker } from './category.js';
 import { IncidentDetail } from './detail.js';
@@ -30,6 +32,7 @@ import { SHORTCUTS, keysOf, shortcutFor } from './shortcuts.js';
 import { fieldErrors, newIdempotencyKey, postCall } from './submit.js';
 
 const DISPOSITION_KEYS = { prank: 'disposition.prank', ghost: 'disposition.ghost', info: 'disposition.info' };
+const UNITS_POLL_MS = 4000;
 const SOURCE_KEYS = { aml: 'source.aml', manual: 'source.manual', address: 'source.address', cell: 'source.cell' };
 
 startPage(['operator'], start);
@@ -46,9 +49,15 @@ async function start(session) {
   new ResizeObserver(() => regionMap.map.invalidateSize({ animate: false })).observe(byId('map'));
   priorityLegend().addTo(regionMap.map);
   const categories = await loadCategories(api);
+  const agencyNames = new Map();
   api.get('/v1/agencies').then((agencies) => {
-    for (const agency of agencies) if (agency.active && agency.station) regionMap.stations.addLayer(stationMarker(agency));
+    for (const agency of agencies) {
+      agencyNames.set(agency.code, agency.name);
+      if (agency.active && agency.station) regionMap.stations.addLayer(stationMarker(agency));
+    }
   }).catch(() => {});
+  const units = new UnitStore();
+  const unitMarkers = new UnitMarkers(regionMap);
 
   const errors = new FieldErrors(form);
   const caller = new CallerWatch(api, form.elements.caller_number, byId('caller-info'));
@@ -56,7 +65,36 @@ async function start(session) {
   const picker = new CategoryPicker(form.elements.category, form.elements.priority, byId('category-filter'), categories);
   const duplicates = new Duplicates(api, byId('duplicates'), byId('duplicates-list'), byId('link-state'), categories);
   const incidents = new OpenIncidents(api, byId('incidents'), byId('incidents-count'), regionMap, categories, shell);
-  const detail = new IncidentDetail(api, byId('incident-detail'), categories);
+  const detail = new IncidentDetail(api, byId('incident-detail'), categories, { units, agencies: agencyNames });
+
+  let unitsTimer = null;
+  let unitsReading = false; // a read is on its way
+  let unitsAgain = false; // ...and another was asked for meanwhile
+  /** Read the units now, and again UNITS_POLL_MS after the answer. */
+  async function readUnits() {
+    if (unitsReading) {
+      unitsAgain = true;
+      return;
+    }
+    unitsReading = true;
+    window.clearTimeout(unitsTimer);
+    try {
+      units.replace(await loadUnits(api));
+      unitMarkers.sync(units.values());
+      detail.unitsChanged();
+    } catch {
+      // the list's poll shows the connection state; the next read tries again
+    } finally {
+      unitsReading = false;
+      if (unitsAgain) {
+        unitsAgain = false;
+        readUnits();
+      } else {
+        unitsTimer = window.setTimeout(readUnits, UNITS_POLL_MS);
+      }
+    }
+  }
+  readUnits();
   incidents.onSelect = (id) => {
     const next = detail.id === id ? null : id; // a second click puts it away
     incidents.select(next);
@@ -73,7 +111,10 @@ async function start(session) {
     else detail.select(into.id);
   };
   detail.addEventListener('close', () => incidents.select(null));
-  detail.addEventListener('changed', () => incidents.refresh());
+  detail.addEventListener('changed', (event) => {
+    incidents.refresh();
+    if (event.detail?.sent) readUnits();
+  });
   incidents.start();
 
   caller.addEventListener('aml', (event) => location.setAml(event.detail));

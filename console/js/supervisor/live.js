@@ -12,9 +12,13 @@
  *
  * An admin (who lands on the supervisor page but may read neither the statistics nor
  * `/v1/feed`) gets the incidents only, re-read every POLL_MS.
+ *
+ * With a `units` handler the units are read with the snapshot (GET /v1/units, ../units.js)
+ * and every `unit.status` / `unit.position` frame is handed to `unit(event)`.
  */
 import { ApiError } from '../api.js';
 import { FeedClient } from '../feed.js';
+import { loadUnits } from '../units.js';
 import { loadOpenIncidents } from './incidents.js';
 
 export const POLL_MS = 15000;
@@ -23,7 +27,8 @@ export const POLL_MS = 15000;
  * @param api        apiClient(session)
  * @param session    the page's session
  * @param open       an OpenIncidents to fill
- * @param handlers   {incidents(), stats(figures), failed(error)}: called on every change
+ * @param handlers   {incidents(), stats(figures), failed(error)}: called on every change;
+ *                   optional {units(list): a snapshot of the units, unit(event): a unit frame}
  * @returns {feed, live}: the FeedClient (null when polling); live: false when polling
  */
 export function keepBoardLive(api, session, open, handlers) {
@@ -40,10 +45,16 @@ export function keepBoardLive(api, session, open, handlers) {
         handlers.stats(stats);
       })
       : Promise.resolve();
+    // The units are extra: the board works without them (their failure is not the board's).
+    const unitList = handlers.units ? loadUnits(api).catch(() => null) : Promise.resolve(null);
     try {
-      const [incidents] = await Promise.all([loadOpenIncidents(api), figures]);
+      const [incidents, units] = await Promise.all([loadOpenIncidents(api), unitList, figures]);
       open.replace(incidents);
-      for (const event of buffered) open.apply(event);
+      if (units) handlers.units(units);
+      for (const event of buffered) {
+        if (event.unit) handlers.unit?.(event);
+        open.apply(event);
+      }
       handlers.incidents();
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 401)) handlers.failed(error);
@@ -69,6 +80,7 @@ export function keepBoardLive(api, session, open, handlers) {
       buffered.push(event);
       return;
     }
+    if (event.unit) handlers.unit?.(event);
     if (open.apply(event)) handlers.incidents(event);
   });
   feed.addEventListener('open', (message) => {

@@ -14,6 +14,7 @@ import { loadCategories } from '../categories.js';
 import { byId } from '../dom.js';
 import { t, translatePage } from '../i18n.js';
 import { renderShell } from '../shell.js';
+import { boardUnits } from '../units.js';
 import { ShiftBoard } from './board.js';
 import { downloadShiftCsv } from './export.js';
 import { OpenIncidents } from './incidents.js';
@@ -56,6 +57,7 @@ async function start(session) {
   let incidentsLoaded = false;
 
   const markers = new IncidentMarkers(regionMap, { onClick: (id) => select(id) });
+  const units = boardUnits(regionMap); // the vehicles, live from unit.* frames
   const drawMarkers = () => markers.sync(open.byId.values(), selectedId);
 
   function renderIncidents() {
@@ -96,6 +98,8 @@ async function start(session) {
 
   const { feed } = keepBoardLive(api, session, open, {
     incidents: renderIncidents,
+    units: units.units,
+    unit: units.unit,
     stats: (figures) => {
       board.show(figures);
       exportButton.disabled = false;

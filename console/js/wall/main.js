@@ -12,6 +12,7 @@ import { loadCategories } from '../categories.js';
 import { byId, h } from '../dom.js';
 import { t, translatePage } from '../i18n.js';
 import { renderShell } from '../shell.js';
+import { boardUnits } from '../units.js';
 import { shiftLabels } from '../supervisor/board.js';
 import { OpenIncidents } from '../supervisor/incidents.js';
 import { keepBoardLive } from '../supervisor/live.js';
@@ -36,6 +37,7 @@ async function start(session) {
 
   const regionMap = boardMap(byId('map'), api, agencies);
   const markers = new IncidentMarkers(regionMap, { radius: 10 });
+  const units = boardUnits(regionMap); // the vehicles, live from unit.* frames
   const open = new OpenIncidents();
   const list = new RowList(byId('incidents'), incidentRows(categories));
   const stat = Object.fromEntries([...document.querySelectorAll('[data-stat]')].map((e) => [e.dataset.stat, e]));
@@ -77,6 +79,8 @@ async function start(session) {
   if (!live) byId('calls-tile').hidden = true;
   const { feed } = keepBoardLive(api, session, open, {
     incidents: renderIncidents,
+    units: units.units,
+    unit: units.unit,
     stats: (figures) => {
       setStat('calls_total', figures.calls.total);
       const labels = shiftLabels(figures.shift);
