@@ -20,9 +20,11 @@ from api import (
     calls,
     console,
     docs,
+    eido_ws,
     feeds,
     geo,
     incidents,
+    interop,
     ops,
     stats,
     units,
@@ -137,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(auth_router)
     for module in (calls, callers, incidents, agencies, units, users, geo, boundaries, aml,
-                   feeds, stats, console):
+                   feeds, stats, console, interop, eido_ws):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimit)

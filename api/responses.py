@@ -490,3 +490,53 @@ class Readiness(Out):
     status: Literal["ready"]
     database: Literal["ok"]
     migration: str | None
+
+
+# --- interoperability (dispatch/interop) ---------------------------------------------------
+
+class AlertReceipt(Out):
+    """A CAP message published: its identifier and where its document is."""
+
+    identifier: str
+    url: str = Field(description="GET it for the CAP 1.2 document (application/cap+xml)")
+    msg_type: Literal["Alert", "Update", "Cancel"]
+    references: str | None = Field(description="the identifier of the message it replaces")
+
+
+class WarningArea(Out):
+    """An area of the region a warning touches."""
+
+    code: str
+    name: str
+    level: Literal["kecamatan", "kelurahan"]
+
+
+class HazardWarning(Out):
+    """A CAP warning received (BMKG's nowcast), with the region's areas it touches and
+    its footprint (GeoJSON MultiPolygon, null when it named its areas only)."""
+
+    id: uuid.UUID
+    identifier: str
+    sender: str
+    sent_at: Timestamp
+    msg_type: Literal["Alert", "Update", "Cancel"]
+    event: str
+    headline: str | None
+    description: str | None
+    instruction: str | None
+    severity: str
+    urgency: str
+    certainty: str
+    onset_at: Timestamp | None
+    expires_at: Timestamp
+    area_descs: list[str]
+    areas: list[WarningArea]
+    geometry: dict[str, JsonValue] | None
+    received_at: Timestamp
+    active: bool = Field(description="in force now: not expired, cancelled or superseded")
+
+
+class HazardWarningList(Out):
+    """Warnings, newest first."""
+
+    items: list[HazardWarning]

@@ -183,3 +183,33 @@ class PositionIn(Strict):
 
 class DispatchUnitIn(Strict):
     unit_code: str = Field(max_length=40)
+
+
+# --- interoperability ------------------------------------------------------------------------
+
+CapSeverity = Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+CapUrgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+CapCertainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+
+
+class AlertIn(Strict):
+    """A public CAP alert about an incident, in Bahasa Indonesia."""
+
+    headline: str = Field(min_length=1, max_length=160)
+    instruction: str = Field(min_length=1, max_length=2000)
+    severity: CapSeverity
+    urgency: CapUrgency
+    certainty: CapCertainty
+    expires: AwareDatetime | None = Field(
+        None, description="default: six hours after it is sent; at most seven days ahead")
+
+
+class AlertUpdateIn(Strict):
+    """An Update: the fields given replace those of the message it updates."""
+
+    headline: str | None = Field(None, min_length=1, max_length=160)
+    instruction: str | None = Field(None, min_length=1, max_length=2000)
+    severity: CapSeverity | None = None
+    urgency: CapUrgency | None = None
+    certainty: CapCertainty | None = None
+    expires: AwareDatetime | None = None

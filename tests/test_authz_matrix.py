@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,6 +84,7 @@ class Target:
     incident_id: str
     assignment_id: str
     unit_code: str = ""  # a fresh unit of agency A ("unit" cells)
+    alert_id: str = ""  # a fresh CAP alert on the incident ("alert" cells)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -98,6 +99,14 @@ class Matrix:
     spare_agency: dict[str, Any]
     spare_category: dict[str, Any]
     spare_user_id: str = ""
+    stand_ins: dict[str, dict[str, str]] = field(default_factory=dict)  # see Row.revokes
+    shared_alert_id: str = ""
+
+    async def new_alert(self, incident_id: str) -> str:
+        response = await self.client.post(f"/v1/incidents/{incident_id}/alerts",
+                                          headers=self.headers["supervisor"], json=ALERT)
+        assert response.status_code == 201, response.text
+        return str(response.json()["identifier"])
 
     async def new_call(self, *, category: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {"caller_number": fresh_number(), "location": MENTIKAN}
@@ -122,6 +131,10 @@ class Matrix:
                                                    "name": "authz matrix"})
             assert response.status_code == 201, response.text
             return Target(incident.call_id, incident.incident_id, incident.assignment_id, code)
+        if kind == "alert":  # a fresh incident of agency A with a CAP alert
+            incident = target_of(await self.new_call(category="crime"))
+            return Target(incident.call_id, incident.incident_id, incident.assignment_id,
+                          alert_id=await self.new_alert(incident.incident_id))
         if kind == "merged":  # an incident merged into the shared one (for the unmerge)
             merged = target_of(await self.new_call(category="crime"))
             response = await self.client.post(
@@ -156,13 +169,17 @@ class Row:
     fresh: str | None = None  # "call" / "incident": new data for each cell
     code: str = AGENCY_A  # the {code} of agency paths
     query: str = ""  # a variant of the same endpoint (shown in the test id)
-    revokes: bool = False  # the cell revokes the caller's tokens: log in again after it
+    # The cell revokes the caller's tokens (every token of the account): it runs as a
+    # stand-in account of the same role, so the demo accounts' tokens, which the session's
+    # other tests hold, stay good.
+    revokes: bool = False
 
-    def url(self, target: Target, user_id: str = "") -> str:
+    def url(self, target: Target, user_id: str = "", alert_id: str = "") -> str:
         path = self.path.format(call_id=target.call_id, incident_id=target.incident_id,
                                 assignment_id=target.assignment_id,
                                 code=target.unit_code or self.code,
-                                date="2026-11-23", name="pagi", user_id=user_id)
+                                date="2026-11-23", name="pagi", user_id=user_id,
+                                identifier=target.alert_id or alert_id)
         return path + self.query
 
     @property
@@ -187,6 +204,23 @@ def aml_body(_: Matrix, __: Target) -> dict[str, Any]:
 
 def json_body(body: dict[str, Any]) -> Build:
     return lambda _m, _t: {"json": body}
+
+
+ALERT = {"headline": "Matriks otorisasi: uji peringatan", "instruction": "Abaikan pesan ini.",
+         "severity": "Minor", "urgency": "Expected", "certainty": "Possible"}
+
+
+def warning_body(_: Matrix, __: Target) -> dict[str, Any]:
+    """A CAP warning of its own identifier (the same one twice is a 409)."""
+    sent = datetime.now(UTC).replace(microsecond=0)
+    xml = f"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>MATRIX-{uuid.uuid4().hex}</identifier><sender>BMKG</sender>
+  <sent>{sent.isoformat()}</sent><status>Actual</status><msgType>Alert</msgType>
+  <scope>Public</scope><info><language>id</language><category>Met</category>
+  <event>Hujan Lebat</event><urgency>Expected</urgency><severity>Minor</severity>
+  <certainty>Possible</certainty><expires>{(sent + timedelta(hours=1)).isoformat()}</expires>
+  <area><areaDesc>Kec. Prajuritkulon</areaDesc></area></info></alert>"""
+    return {"content": xml.encode(), "headers": {"Content-Type": "application/xml"}}
 
 
 def new_user_body(_: Matrix, __: Target) -> dict[str, Any]:
@@ -297,6 +331,18 @@ TABLE: tuple[Row, ...] = (
         json_body({"current_password": "whatever", "new_password": "x" * 300})),
     Row("POST", "/auth/logout", public(204) | dict.fromkeys(UNAUTHENTICATED, 401),
         revokes=True),
+    # Interoperability: EIDO as the incident is visible; CAP alerts published by a
+    # supervisor and read by anyone (no token); warnings posted by the gateway or admin.
+    Row("GET", "/v1/incidents/{incident_id}/eido", readers(agency_b=404)),
+    Row("POST", "/v1/incidents/{incident_id}/alerts", protected(supervisor=201),
+        json_body(ALERT)),
+    Row("POST", "/v1/alerts/{identifier}/update", protected(supervisor=201),
+        json_body({"headline": "Matriks otorisasi: pemutakhiran"}), fresh="alert"),
+    Row("POST", "/v1/alerts/{identifier}/cancel", protected(supervisor=201), fresh="alert"),
+    Row("GET", "/v1/alerts", public()),
+    Row("GET", "/v1/alerts/{identifier}", public()),
+    Row("POST", "/v1/warnings", protected(gateway=201, admin=201), warning_body),
+    Row("GET", "/v1/warnings", readers(), query="?active=true"),
 )
 
 CELLS = [(row, role) for row in TABLE for role in ROLES]
@@ -360,6 +406,16 @@ async def matrix(client: httpx.AsyncClient, app: FastAPI) -> Matrix:
                                    json=new_user_body(result, result.shared)["json"])
     assert spare_user.status_code == 201, spare_user.text
     result.spare_user_id = spare_user.json()["id"]
+    for role in USERNAMES:
+        agency = {"agency_a": AGENCY_A, "agency_b": AGENCY_B}.get(role)
+        name = f"matrix-{role.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
+        made = await client.post("/v1/users", headers=headers["admin"], json={
+            "username": name, "role": "agency" if agency else role,
+            "password": "matrix-password-1",
+            **({"agency_code": agency} if agency else {})})
+        assert made.status_code == 201, made.text
+        result.stand_ins[role] = await login(client, name, "matrix-password-1")
+    result.shared_alert_id = await result.new_alert(result.shared.incident_id)
     return result
 
 
@@ -378,11 +434,11 @@ def test_every_endpoint_is_in_the_table(app: FastAPI) -> None:
 async def test_authorization(matrix: Matrix, row: Row, role: str) -> None:
     target = await matrix.new_target(row.fresh)
     kwargs = row.build(matrix, target)
-    headers = {**kwargs.pop("headers", {}), **matrix.headers[role]}
+    caller = matrix.stand_ins.get(role) if row.revokes else None
+    headers = {**kwargs.pop("headers", {}), **(caller or matrix.headers[role])}
     response = await matrix.client.request(
-        row.method, row.url(target, matrix.spare_user_id), headers=headers, **kwargs)
-    if row.revokes and role in USERNAMES:
-        matrix.headers[role] = await login(matrix.client, USERNAMES[role])
+        row.method, row.url(target, matrix.spare_user_id, matrix.shared_alert_id),
+        headers=headers, **kwargs)
     assert response.status_code == row.expected[role], (
         f"{row.label} as {role}: expected {row.expected[role]}, got "
         f"{response.status_code}: {response.text[:300]}"

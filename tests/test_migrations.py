@@ -19,7 +19,8 @@ CORE_TABLES = {
     "incident_days", "idempotency_keys", "gazetteer", "cell_towers", "aml_messages",
     "location_candidates", "index_versions", "alembic_version", "event_seals", "rate_limits",
     "account_revision", "open_sockets", "incident_notes", "incident_merges", "units",
-    "unit_positions",
+    "unit_positions", "cap_alerts", "hazard_warnings", "eido_subscriptions",
+    "eido_pending_events",
 }
 
 

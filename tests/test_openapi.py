@@ -37,11 +37,15 @@ DOCUMENT: dict[str, Any] = create_app(make_settings(NO_DATABASE)).openapi()
 SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 ERRORS = {400, 401, 403, 404, 409, 413, 422, 429, 503}
-NON_JSON = {("get", "/v1/stats/shifts/{date}/{name}.csv"): "text/csv"}
+NON_JSON = {("get", "/v1/stats/shifts/{date}/{name}.csv"): "text/csv",
+            ("get", "/v1/alerts"): "application/atom+xml",
+            ("get", "/v1/alerts/{identifier}"): "application/cap+xml"}
 UPSERTS = {("put", "/v1/agencies/{code}"), ("put", "/v1/categories/{code}"),
            ("put", "/v1/units/{code}")}  # no 404
-RAW_BODIES = {("post", "/v1/aml")}  # read as bytes, decoded with replacement: never a 400
-VERBS = {"acknowledge", "add", "assign", "change", "check", "close", "create", "export",
+RAW_BODIES = {("post", "/v1/aml"),  # read as bytes, decoded with replacement: never a 400
+              ("post", "/v1/warnings")}  # CAP XML: whatever it is, 422 when not CAP
+VERBS = {"acknowledge", "add", "assign", "cancel", "change", "check", "close", "create",
+         "export",
          "issue", "list", "log", "merge", "reset",
          "open", "read", "receive", "register", "reverse", "save", "search", "unmerge",
          "update"}

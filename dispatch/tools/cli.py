@@ -19,6 +19,7 @@ from dispatch.tools import migrate
 from dispatch.tools.simulate.command import simulate
 from dispatch.tools.stats_cli import stats_app
 from dispatch.tools.users_cli import users_app
+from dispatch.tools.warnings_cli import warnings_app
 
 if TYPE_CHECKING:
     from dispatch.tools.demo import DemoUser
@@ -34,6 +35,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(geo_app, name="geo")
 app.add_typer(stats_app, name="stats")
+app.add_typer(warnings_app, name="warnings")
 app.command("simulate")(simulate)
 
 console = Console()
