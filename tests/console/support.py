@@ -168,3 +168,35 @@ async def set_unit_status(server: Server, code: str, status: str) -> None:
                                    headers=await server.headers("supervisor"),
                                    json={"status": status})
     assert answer.status_code == 200, answer.text
+
+
+# BMKG nowcast samples (tests/data/bmkg_nowcast_*.xml) made unique and current for a test.
+_DATA = Path(__file__).resolve().parents[1] / "data"
+_warning_serial = count(1)
+
+
+def nowcast_xml(sample: str = "mojokerto", *, expires_in_s: float = 2 * 3600,
+                sent_ago_s: float = 60) -> tuple[str, bytes]:
+    """A sample warning with a fresh identifier, sent `sent_ago_s` ago and expiring
+    `expires_in_s` from now (negative: already expired). Returns (identifier, XML)."""
+    text = (_DATA / f"bmkg_nowcast_{sample}.xml").read_text(encoding="utf-8")
+    now = datetime.now(UTC)
+    identifier = f"CJI-TEST-{time.time_ns()}-{next(_warning_serial)}"
+
+    def stamp(seconds: float) -> str:
+        return datetime.fromtimestamp(now.timestamp() + seconds, UTC).isoformat(timespec="seconds")
+
+    text = re.sub(r"<identifier>[^<]*</identifier>", f"<identifier>{identifier}</identifier>", text)
+    for tag, seconds in (("sent", -sent_ago_s), ("effective", -sent_ago_s),
+                         ("onset", -sent_ago_s), ("expires", expires_in_s)):
+        text = re.sub(rf"<{tag}>[^<]*</{tag}>", f"<{tag}>{stamp(seconds)}</{tag}>", text)
+    return identifier, text.encode("utf-8")
+
+
+async def post_warning(server: Server, xml: bytes) -> Json:
+    """POST /v1/warnings as the gateway; the warning stored."""
+    response = await server.api.post(
+        "/v1/warnings", content=xml,
+        headers={**await server.headers("aml-gateway"), "Content-Type": "application/cap+xml"})
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]

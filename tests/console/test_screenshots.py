@@ -10,9 +10,11 @@ from tests.console.support import (
     CRIME_SPOT,
     Server,
     agency_assignment,
+    nowcast_xml,
     open_agency_page,
     open_as,
     own_unit,
+    post_warning,
     set_unit_status,
     shoot,
 )
@@ -236,3 +238,47 @@ async def test_units_pages(page: Page, console_server: Server) -> None:
                  ).to_be_visible()
     await page.wait_for_timeout(300)
     await shoot(page, "wall-units")
+
+
+async def test_supervisor_warning_and_alert_form(page: Page, console_server: Server) -> None:
+    """A BMKG warning above the supervisor's map and outlined on it, a picked incident's
+    panel, the public alert (CAP) form, and the alert published; the operator's map with
+    the warning."""
+    _, xml = nowcast_xml(expires_in_s=600)
+    warning = await post_warning(console_server, xml)
+    call = await console_server.crime_call("+6281377740001", priority=2,
+                                           description="Pohon tumbang menimpa rumah warga")
+    incident = call["incident"]
+    await open_as(page, console_server, "supervisor", "/console/supervisor")
+    await page.wait_for_selector('body[data-incidents="loaded"]')
+    await expect(page.locator(f'#warnings li[data-warning-id="{warning["id"]}"]')).to_be_visible()
+    await page.locator('#map[data-boundaries="kabkota kecamatan kelurahan"]').wait_for()
+    await page.locator(f'#open-incidents li[data-incident-id="{incident["id"]}"]').click()
+    await expect(page.locator("#incident-panel .alert-list")).to_be_visible()
+    await page.locator(f'#warnings li[data-warning-id="{warning["id"]}"]').click()  # fit to it
+    await page.wait_for_timeout(300)
+    await page.locator(f'#map path.warning-area[data-warning-id="{warning["id"]}"]').hover(
+        force=True)
+    await page.wait_for_timeout(200)
+    await shoot(page, "supervisor-warning")
+    await assert_fits_the_screen(page)
+
+    await page.locator('#incident-panel [data-action="alert"]').click()
+    dialog = page.locator("#alert-dialog")
+    await dialog.locator('input[name="headline"]').fill("Jalan Raya Mentikan ditutup sementara")
+    await dialog.locator('textarea[name="instruction"]').fill(
+        "Pohon tumbang menutup jalan. Hindari ruas ini dan gunakan jalur lain sampai petugas "
+        "selesai membersihkan.")
+    await shoot(page, "supervisor-alert-form")
+    await dialog.locator('[data-action="alert-submit"]').click()
+    await expect(page.locator("#incident-panel .alert-row")).to_have_count(1)
+    await shoot(page, "supervisor-alert-published")
+    await assert_fits_the_screen(page)
+
+    await open_as(page, console_server, "operator", "/console/operator")
+    await page.wait_for_selector("body[data-ready]")
+    await expect(page.locator(f'#map path.warning-area[data-warning-id="{warning["id"]}"]')
+                 ).to_have_count(1)
+    await page.wait_for_timeout(300)
+    await shoot(page, "operator-warning")
+    await assert_fits_the_screen(page)

@@ -4,6 +4,7 @@
  * incidents by priority colour, the selected one larger with its accuracy circle, the
  * agency's station and coverage).
  */
+import { eidoButton } from '../eido.js';
 import { h, replaceChildren } from '../dom.js';
 import { formatDateTime, formatDistance, formatTime } from '../format.js';
 import { t } from '../i18n.js';
@@ -12,9 +13,12 @@ import { priorityOf } from './queue.js';
 
 export class Detail {
   /** `notes`: the page's NotesView (../notes.js), kept below the details across renders;
-   * `sendUnit`: "Kirim unit" (./units.js SendUnit), kept between the details and the notes. */
-  constructor(container, regionMap, categories, onSelect, notes, sendUnit = null) {
+   * `sendUnit`: "Kirim unit" (./units.js SendUnit), kept between the details and the notes;
+   * `api` (apiClient) adds an "EIDO" download to the head, `notice(text)` shows its failure. */
+  constructor(container, regionMap, categories, onSelect, notes, sendUnit = null, { api = null, notice = () => {} } = {}) {
     this.container = container;
+    this.api = api;
+    this.notice = notice;
     this.body = h('div', { class: 'detail-body' });
     this.notes = notes;
     this.sendUnit = sendUnit;
@@ -54,7 +58,8 @@ export class Detail {
     const header = h('div', { class: 'detail-head', data: { incidentId: assignment.incident_id } },
       h('span', { class: `priority-badge priority-${priority}` }, `P${priority}`),
       h('h2', { class: 'incident-number' }, incident?.number ?? '…'),
-      h('span', { class: `status-badge status-${assignment.status}` }, t(`status.${assignment.status}`)));
+      h('span', { class: `status-badge status-${assignment.status}` }, t(`status.${assignment.status}`)),
+      incident && this.api ? eidoButton(this.api, () => incident, (text) => this.notice(text, 'error')) : null);
     if (!incident) return [header];
     const area = incident.area;
     const place = area ? [area.kelurahan, area.kecamatan, area.kabkota].filter(Boolean).map((a) => a.name).join(', ') : '';

@@ -74,7 +74,8 @@ async function start(session) {
   const regionMap = createMap(byId('map'), api);
   // The details above the map change its height: it keeps its whole area (and its centre).
   new ResizeObserver(() => regionMap.map.invalidateSize({ animate: false })).observe(byId('map'));
-  const detail = new Detail(byId('detail'), regionMap, categories, select, notes, sendForm);
+  const detail = new Detail(byId('detail'), regionMap, categories, select, notes, sendForm,
+    { api, notice: (text, kind) => shell.notice(text, kind) });
   detail.showAgency(agency);
   const unitMarkers = new UnitMarkers(regionMap);
   let selectedId = null;

@@ -13,6 +13,7 @@
  *
  * Units: the nearest available ones with "Kirim", and those already sent (recommend.js).
  */
+import { eidoButton } from '../eido.js';
 import { h, replaceChildren } from '../dom.js';
 import { formatDateTime } from '../format.js';
 import { t } from '../i18n.js';
@@ -123,6 +124,7 @@ export class IncidentDetail extends EventTarget {
         `P${incident.priority}`),
       h('h3', { class: 'incident-number' }, incident.number),
       h('span', { class: 'category' }, this.categories.label(incident.category)),
+      eidoButton(this.api, () => this.incident, (message) => this.#error(message)),
       h('button', {
         type: 'button', class: 'close', data: { action: 'close-detail' }, title: t('operator.detail_close'),
         'aria-label': t('operator.detail_close'), onclick: () => this.close(),

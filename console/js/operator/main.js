@@ -11,7 +11,8 @@
  * Beside the form: the open incidents (OpenIncidents: a click picks one, "Gabungkan"
  * merges one into another) and the map; below the map, the picked incident with its notes
  * (IncidentDetail) and the units to send to it (recommend.js). The units are on the map,
- * read again every UNITS_POLL_MS (operators have no feed).
+ * read again every UNITS_POLL_MS (operators have no feed). BMKG's warnings in force are
+ * outlined on the map under the incidents (../warnings.js, re-read every 45 s).
  */
 import { apiClient } from '../api.js';
 import { startPage } from '../page.js';
@@ -22,6 +23,7 @@ import { t, translatePage } from '../i18n.js';
 import { createMap, priorityLegend, stationMarker } from '../map.js';
 import { renderShell } from '../shell.js';
 import { UnitMarkers, UnitStore, loadUnits } from '../units.js';
+import { mapWarnings } from '../warnings.js';
 import { CallerWatch, cleanNumber } from './caller.js';
 import { CategoryPicker } from './category.js';
 import { IncidentDetail } from './detail.js';
@@ -48,6 +50,7 @@ async function start(session) {
   // The picked incident's details take room from the map: it keeps its whole area.
   new ResizeObserver(() => regionMap.map.invalidateSize({ animate: false })).observe(byId('map'));
   priorityLegend().addTo(regionMap.map);
+  mapWarnings(regionMap, api); // BMKG's warnings (the calls they cause), re-read every 45 s
   const categories = await loadCategories(api);
   const agencyNames = new Map();
   api.get('/v1/agencies').then((agencies) => {

@@ -7,14 +7,20 @@
  * highlighted, from GET /v1/incidents and then from the feed's incident and assignment
  * events (live.js). CSV export of the shift shown. An admin, who may read neither the
  * statistics nor the feed, sees the incidents, re-read every 15 s.
+ *
+ * BMKG's warnings in force (../warnings.js) are listed above the map and outlined on it,
+ * live from `warning.received` frames (and re-read every 45 s); a picked incident (row or
+ * marker) opens a compact panel with its public CAP alerts and EIDO (alerts.js).
  */
 import { apiClient } from '../api.js';
 import { startPage } from '../page.js';
 import { loadCategories } from '../categories.js';
-import { byId } from '../dom.js';
+import { byId, replaceChildren } from '../dom.js';
 import { t, translatePage } from '../i18n.js';
 import { renderShell } from '../shell.js';
 import { boardUnits } from '../units.js';
+import { mapWarnings, warningItem } from '../warnings.js';
+import { IncidentPanel } from './alerts.js';
 import { ShiftBoard } from './board.js';
 import { downloadShiftCsv } from './export.js';
 import { OpenIncidents } from './incidents.js';
@@ -43,10 +49,19 @@ async function start(session) {
 
   const board = new ShiftBoard(categories, agencyNames);
   const open = new OpenIncidents();
+  const panel = new IncidentPanel(api, byId('incident-panel'), byId('alert-dialog'), categories, {
+    notice: (text) => shell.notice(text),
+    onClose: () => {
+      selectedId = null;
+      for (const row of byId('open-incidents').querySelectorAll('.selected')) row.classList.remove('selected');
+      drawMarkers();
+    },
+  });
   const select = (id) => {
     const incident = open.get(id);
     if (!incident) return;
     selectedId = id;
+    panel.show(incident);
     for (const row of byId('open-incidents').querySelectorAll('.selected')) row.classList.remove('selected');
     incidentList.row(id)?.classList.add('selected');
     drawMarkers();
@@ -69,6 +84,11 @@ async function start(session) {
       pendingList.flash(freshPending);
     }
     incidentList.row(selectedId)?.classList.add('selected');
+    if (panel.id) {
+      const picked = open.get(panel.id);
+      if (picked) panel.show(picked);
+      else panel.close();
+    }
     const overdue = pending.filter((entry) => entry.overdue).length;
     byId('open-count').textContent = t('supervisor.incidents_count', { count: open.size });
     byId('pending-count').textContent = overdue
@@ -107,6 +127,15 @@ async function start(session) {
     failed: (error) => shell.notice(t('supervisor.load_failed', { detail: error.message }), 'error'),
   });
   if (feed) shell.watchFeed(feed);
+
+  const warnings = mapWarnings(regionMap, api, { feed });
+  warnings.store.addEventListener('change', () => {
+    const active = warnings.store.active();
+    replaceChildren(byId('warnings'), active.map((warning) => warningItem(warning, (id) => warnings.layer.show(id))));
+    byId('warnings-count').textContent = t('warnings.count', { count: active.length });
+    byId('warnings-panel').hidden = active.length === 0;
+    document.body.dataset.warnings = String(active.length);
+  });
 
   window.setInterval(() => {
     incidentList.tick();

@@ -5,6 +5,8 @@
  * agency now and how many of them are overdue, calls of the shift) and the newest open
  * incidents beside the map. Live from the supervisors' feed like the supervisor board
  * (../supervisor/live.js): a new incident flashes in the list and rings on the map.
+ * BMKG's warnings in force are outlined on the map (../warnings.js: live from the feed's
+ * `warning.received` for a supervisor, re-read every 45 s).
  */
 import { apiClient } from '../api.js';
 import { startPage } from '../page.js';
@@ -13,6 +15,7 @@ import { byId, h } from '../dom.js';
 import { t, translatePage } from '../i18n.js';
 import { renderShell } from '../shell.js';
 import { boardUnits } from '../units.js';
+import { mapWarnings } from '../warnings.js';
 import { shiftLabels } from '../supervisor/board.js';
 import { OpenIncidents } from '../supervisor/incidents.js';
 import { keepBoardLive } from '../supervisor/live.js';
@@ -90,5 +93,6 @@ async function start(session) {
     failed: (error) => shell.notice(t('wall.load_failed', { detail: error.message }), 'error'),
   });
   if (feed) shell.watchFeed(feed);
+  mapWarnings(regionMap, api, { feed }); // BMKG's warnings outlined under the incidents
   window.setInterval(() => list.tick(), 1000);
 }
