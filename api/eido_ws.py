@@ -17,22 +17,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from api.deps import agency_scope, unit_of_work
-from api.feeds import (
+from api.sockets import (
     CLOSE_FORBIDDEN,
-    CLOSE_TOO_MANY,
     CLOSE_TOO_SLOW,
     CLOSE_UNAUTHORIZED,
-    CLOSE_UNAVAILABLE,
+    authenticate,
+    refuse,
+    serve_admitted,
 )
-from dispatch.accounts.sockets import OpenSockets, TooManySockets
-from dispatch.accounts.tokens import Principal, read_token
-from dispatch.core.errors import DomainError, NotFound, Unauthorized, Unavailable
+from dispatch.accounts.tokens import Principal
+from dispatch.core.errors import DomainError, NotFound
 from dispatch.core.feed_hub import FeedEvent, FeedHub, Subscriber, read_final_events
 from dispatch.incidents.reads import visible_incident
 from dispatch.interop import sta024
@@ -53,54 +52,19 @@ class _Active:
     last_sent: float
 
 
-def _raw_token(websocket: WebSocket, token: str | None) -> str | None:
-    if token:
-        return token
-    header = websocket.headers.get("authorization", "")
-    return header[7:] if header.lower().startswith("bearer ") else None
-
-
 @router.websocket("/v1/eido/subscribe")
 async def subscribe_eido(websocket: WebSocket, token: str | None = None) -> None:
-    raw = _raw_token(websocket, token)
-    try:
-        if raw is None:
-            raise Unauthorized("no token")
-        principal = read_token(raw, secret_key=websocket.app.state.settings.secret_key)
-        await websocket.app.state.session_guard.check(principal)
-        token_expires = float(jwt.decode(raw, options={"verify_signature": False})["exp"])
-    except Unavailable:
-        await websocket.accept()
-        await websocket.close(CLOSE_UNAVAILABLE, "accounts cannot be checked now; retry")
+    principal = await authenticate(websocket, token)
+    if principal is None:
         return
-    except DomainError:
-        await websocket.accept()
-        await websocket.close(CLOSE_UNAUTHORIZED, "a valid token is needed")
-        return
-    await websocket.accept()
     if principal.role not in ("supervisor", "agency"):
-        await websocket.close(CLOSE_FORBIDDEN, "only agencies and supervisors subscribe")
+        await refuse(websocket, CLOSE_FORBIDDEN, "only agencies and supervisors subscribe")
         return
-    hub: FeedHub = websocket.app.state.feed_hub
-    try:
-        async with asyncio.timeout(10):
-            await hub.wait_ready()
-    except TimeoutError:
-        await websocket.close(CLOSE_UNAVAILABLE, "the feed is not available yet; retry")
-        return
-    sockets: OpenSockets = websocket.app.state.open_sockets
-    try:
-        socket_id = await sockets.open(principal.user_id, websocket.url.path)
-    except TooManySockets as exc:
-        await websocket.close(CLOSE_TOO_MANY, exc.detail)
-        return
-    except Unavailable:
-        await websocket.close(CLOSE_UNAVAILABLE, "the feed is not available now; retry")
-        return
-    try:
-        await _Notifier(websocket, principal, hub, token_expires).run()
-    finally:
-        await sockets.close(socket_id)
+
+    async def serve(hub: FeedHub) -> None:
+        await _Notifier(websocket, principal, hub, principal.expires_at).run()
+
+    await serve_admitted(websocket, principal, serve)
 
 
 class _Notifier:

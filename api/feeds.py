@@ -16,67 +16,42 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from api.deps import actor_for, unit_of_work
-from dispatch.accounts.sockets import OpenSockets, TooManySockets
-from dispatch.accounts.tokens import Principal, read_token
+from api.sockets import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHORIZED,
+    authenticate,
+    refuse,
+    serve_admitted,
+)
+from dispatch.accounts.tokens import Principal
 from dispatch.assignments.actions import change_assignment_status
-from dispatch.core.errors import DomainError, Unauthorized, Unavailable
+from dispatch.core.errors import DomainError
 from dispatch.core.feed_hub import FeedEvent, FeedHub, Subscriber, read_final_events
 
 router = APIRouter(tags=["feeds"])
 
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_NOT_FOUND = 4404
-CLOSE_TOO_SLOW = 4008
-CLOSE_UNAVAILABLE = 1013  # try again later: the feed could not start
-CLOSE_TOO_MANY = 4429  # the account holds its allowance of open sockets
 REVOCATION_CHECK_S = 1.0
-
-
-def _token(websocket: WebSocket, token: str | None) -> str | None:
-    if token:
-        return token
-    header = websocket.headers.get("authorization", "")
-    return header[7:] if header.lower().startswith("bearer ") else None
-
-
-async def _authenticate(websocket: WebSocket, token: str | None) -> Principal | None:
-    raw = _token(websocket, token)
-    try:
-        if raw is None:
-            raise Unauthorized("no token")
-        principal = read_token(raw, secret_key=websocket.app.state.settings.secret_key)
-        await websocket.app.state.session_guard.check(principal)
-        return principal
-    except Unavailable:
-        await websocket.accept()
-        await websocket.close(CLOSE_UNAVAILABLE, "accounts cannot be checked now; retry")
-        return None
-    except DomainError:
-        await websocket.accept()
-        await websocket.close(CLOSE_UNAUTHORIZED, "a valid token is needed")
-        return None
 
 
 @router.websocket("/v1/agencies/{code}/feed")
 async def agency_feed(
     websocket: WebSocket, code: str, since: int | None = None, token: str | None = None
 ) -> None:
-    principal = await _authenticate(websocket, token)
+    principal = await authenticate(websocket, token)
     if principal is None:
         return
     allowed = principal.role == "supervisor" or (
         principal.role == "agency" and principal.agency_code == code
     )
     if not allowed:
-        await websocket.accept()
-        await websocket.close(CLOSE_FORBIDDEN, "this token may not read that feed")
+        await refuse(websocket, CLOSE_FORBIDDEN, "this token may not read that feed")
         return
     async with unit_of_work(websocket) as session:
         directory = await websocket.app.state.agency_cache.get(session)
     if code not in directory.ids:
-        await websocket.accept()
-        await websocket.close(CLOSE_NOT_FOUND, f"no agency with code {code}")
+        await refuse(websocket, CLOSE_NOT_FOUND, f"no agency with code {code}")
         return
     await _serve(websocket, principal, code, since)
 
@@ -85,12 +60,11 @@ async def agency_feed(
 async def all_events_feed(
     websocket: WebSocket, since: int | None = None, token: str | None = None
 ) -> None:
-    principal = await _authenticate(websocket, token)
+    principal = await authenticate(websocket, token)
     if principal is None:
         return
     if principal.role != "supervisor":
-        await websocket.accept()
-        await websocket.close(CLOSE_FORBIDDEN, "only supervisors read every event")
+        await refuse(websocket, CLOSE_FORBIDDEN, "only supervisors read every event")
         return
     await _serve(websocket, principal, None, since)
 
@@ -187,27 +161,10 @@ def _problem(status: int, detail: str, **extra: Any) -> dict[str, Any]:
 async def _serve(
     websocket: WebSocket, principal: Principal, agency_code: str | None, since: int | None
 ) -> None:
-    hub = websocket.app.state.feed_hub
-    await websocket.accept()
-    try:
-        async with asyncio.timeout(10):
-            await hub.wait_ready()
-    except TimeoutError:
-        await websocket.close(CLOSE_UNAVAILABLE, "the feed is not available yet; retry")
-        return
-    sockets: OpenSockets = websocket.app.state.open_sockets
-    try:
-        socket_id = await sockets.open(principal.user_id, websocket.url.path)
-    except TooManySockets as exc:
-        await websocket.close(CLOSE_TOO_MANY, exc.detail)
-        return
-    except Unavailable:
-        await websocket.close(CLOSE_UNAVAILABLE, "the feed is not available now; retry")
-        return
-    try:
+    async def serve(hub: FeedHub) -> None:
         await _feed(websocket, hub, principal, agency_code, since)
-    finally:
-        await sockets.close(socket_id)
+
+    await serve_admitted(websocket, principal, serve)
 
 
 async def _feed(websocket: WebSocket, hub: FeedHub, principal: Principal,

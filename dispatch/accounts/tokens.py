@@ -25,6 +25,7 @@ class Principal:
     role: str
     agency_code: str | None
     generation: int = 0  # the account's token generation at issue (sessions.py)
+    expires_at: float = 0.0  # POSIX seconds (the token's `exp`)
 
 
 def issue_token(user: User, *, secret_key: str, ttl_s: int, now: datetime | None = None) -> str:
@@ -65,5 +66,6 @@ def _verified(token: str, secret_key: str) -> tuple[Principal, int]:
         role=claims.get("role", ""),
         agency_code=claims.get("agency"),
         generation=int(claims.get("gen", 0)),
+        expires_at=float(claims["exp"]),
     )
     return principal, int(claims["exp"])

@@ -5,69 +5,26 @@ is `cli:<login name of whoever ran it>`. Registered in dispatch/tools/cli.py."""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.accounts import changes, users
-from dispatch.core.db import make_engine, make_sessionmaker, transaction
-from dispatch.core.errors import DomainError
-from dispatch.core.settings import SettingsError, load_settings
+from dispatch.tools.cli_support import cli_actor, console, in_transaction
 
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
-T = TypeVar("T")
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="read the password from standard input")]
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    errors.print(f"[bold red]Error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except OSError:
-        return "cli"
 
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
-
-
-def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one transaction against DATABASE_URL; a refused change exits 1 with
-    the rule it broke."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        _fail(f"configuration: {exc}", 2)
-
-    async def run() -> T:
-        engine = make_engine(settings)
-        try:
-            async with transaction(make_sessionmaker(engine)) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except DomainError as exc:
-        _fail(exc.detail)
 
 
 @users_app.command("create")
@@ -82,10 +39,10 @@ def create(
 
     async def work(session: AsyncSession) -> str:
         user = await users.create_user(session, name, role=role, password=password,
-                                       agency_code=agency, actor=_actor())
+                                       agency_code=agency, actor=cli_actor())
         return f"created {user.role} account [bold]{user.username}[/]"
 
-    console.print(_in_transaction(work))
+    console.print(in_transaction(work))
 
 
 @users_app.command("list")
@@ -108,7 +65,7 @@ def list_accounts(
     table = Table()
     for heading in ("username", "role", "agency", "active", "last log-in"):
         table.add_column(heading)
-    for row in _in_transaction(work):
+    for row in in_transaction(work):
         last = row["last_login_at"]
         table.add_row(str(row["username"]), str(row["role"]), str(row["agency_code"] or "–"),
                       "yes" if row["active"] else "no",
@@ -120,10 +77,10 @@ def _set_active(name: str, active: bool) -> None:
     async def work(session: AsyncSession) -> str:
         user = await users.find_user_by_name(session, name)
         await changes.update_user(session, user.id, changes.AccountPatch(active=active),
-                                  actor=_actor())
+                                  actor=cli_actor())
         return f"{'enabled' if active else 'disabled'} [bold]{name}[/]"
 
-    console.print(_in_transaction(work))
+    console.print(in_transaction(work))
 
 
 @users_app.command("disable")
@@ -145,7 +102,7 @@ def set_password(name: str, password_stdin: PasswordStdin = False) -> None:
 
     async def work(session: AsyncSession) -> str:
         user = await users.find_user_by_name(session, name)
-        await changes.reset_password(session, user.id, password, actor=_actor())
+        await changes.reset_password(session, user.id, password, actor=cli_actor())
         return f"new password set for [bold]{name}[/]"
 
-    console.print(_in_transaction(work))
+    console.print(in_transaction(work))

@@ -4,35 +4,17 @@ Registered in dispatch/tools/cli.py."""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
-from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.core.db import make_engine, make_sessionmaker, transaction
-from dispatch.core.errors import DomainError
-from dispatch.core.settings import SettingsError, load_settings
 from dispatch.interop.cap_xml import MAX_CAP_BYTES
 from dispatch.interop.hazards import receive_warning
+from dispatch.tools.cli_support import cli_actor, console, fail, in_transaction
 
 warnings_app = typer.Typer(help="Hazard warnings (CAP 1.2) received.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    errors.print(f"[bold red]Error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except OSError:
-        return "cli"
 
 
 @warnings_app.command("import")
@@ -42,24 +24,12 @@ def import_warning(path: Path) -> None:
         with path.open("rb") as file:
             data = file.read(MAX_CAP_BYTES + 1)
     except OSError as exc:
-        _fail(str(exc))
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        _fail(f"configuration: {exc}", 2)
+        fail(str(exc))
 
-    async def run() -> dict[str, Any]:
-        engine = make_engine(settings)
-        try:
-            async with transaction(make_sessionmaker(engine)) as session:
-                return await receive_warning(session, data, actor=_actor())
-        finally:
-            await engine.dispose()
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return await receive_warning(session, data, actor=cli_actor())
 
-    try:
-        view = asyncio.run(run())
-    except DomainError as exc:
-        _fail(exc.detail)
+    view = in_transaction(work)
     names = ", ".join(f"{a['name']} ({a['code']})" for a in view["areas"]) or "none"
     console.print(f"warning [bold]{view['identifier']}[/] of {view['sender']} stored; "
                   f"areas of the region: {names}")
