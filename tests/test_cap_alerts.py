@@ -10,11 +10,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from lxml import etree
 
 from dispatch.interop.cap_xml import SCHEMAS
-from tests.support import login
 
 CAP = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
@@ -25,17 +23,6 @@ ALERT = {"headline": "Kebakaran gudang di Mentikan",
 PLAIN = etree.XMLSchema(etree.parse(str(SCHEMAS / "CAP-v1.2.xsd")))
 STRICT = etree.XMLSchema(etree.parse(str(SCHEMAS / "CAP-v1.2-extended.xsd")))
 
-
-
-@pytest.fixture
-async def operator(client: httpx.AsyncClient) -> dict:
-    """A fresh token (the session's may have been revoked by a log-out test meanwhile)."""
-    return await login(client, "operator")
-
-
-@pytest.fixture
-async def supervisor(client: httpx.AsyncClient) -> dict:
-    return await login(client, "supervisor")
 
 async def _incident(client: httpx.AsyncClient, operator: dict, **location: float) -> dict:
     body = {"caller_number": f"+62816{uuid.uuid4().int % 10**7:07d}", "category": "fire"}

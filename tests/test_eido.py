@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import jsonschema_rs
-import pytest
 from lxml import etree
 
 from dispatch.core.agency_kinds import AGENCY_KINDS
@@ -36,17 +35,6 @@ PIDF = {"p": "urn:ietf:params:xml:ns:pidf", "gp": "urn:ietf:params:xml:ns:pidf:g
 SCHEMA = jsonschema_rs.validator_for(
     EidoDocument.model_json_schema(mode="serialization"), validate_formats=True)
 
-
-
-@pytest.fixture
-async def operator(client: httpx.AsyncClient) -> dict:
-    """A fresh token (the session's may have been revoked by a log-out test meanwhile)."""
-    return await login(client, "operator")
-
-
-@pytest.fixture
-async def supervisor(client: httpx.AsyncClient) -> dict:
-    return await login(client, "supervisor")
 
 def _number() -> str:
     return f"+62817{uuid.uuid4().int % 10**7:07d}"
