@@ -78,11 +78,18 @@ async def change_password(request: Request, body: PasswordChangeIn,
                           principal: Anyone) -> Token:
     """Change your own password. Every token of the account issued before is revoked,
     this one too: the answer is a new token."""
+    wrong: changes.WrongPassword | None = None
     async with account_change(request) as session:
-        user = await changes.change_own_password(
-            session, uuid.UUID(principal.user_id), current_password=body.current_password,
-            new_password=body.new_password)
-        issued = token_for(user, request.app.state.settings)
+        try:
+            user = await changes.change_own_password(
+                session, uuid.UUID(principal.user_id),
+                current_password=body.current_password, new_password=body.new_password)
+        except changes.WrongPassword as exc:
+            wrong = exc  # the failure count commits with this transaction
+        else:
+            issued = token_for(user, request.app.state.settings)
+    if wrong is not None:
+        raise wrong
     return Token(access_token=issued.access_token, expires_in=issued.expires_in)
 
 

@@ -217,6 +217,29 @@ async def test_own_password_change(client: httpx.AsyncClient, admin: dict) -> No
         "current_password": "x", "new_password": "y" * 12})).status_code == 401
 
 
+async def test_guessing_the_current_password_locks_the_account(
+    client: httpx.AsyncClient, admin: dict
+) -> None:
+    """A stolen token must not let its holder guess the password: wrong current passwords
+    count as failed log-ins (five lock the account), and the count survives the 401."""
+    user = await _new_user(client, admin)
+    for _ in range(5):
+        wrong = await client.post("/auth/password", headers=user["headers"], json={
+            "current_password": "a-wrong-guess", "new_password": "taken-over-1234"})
+        assert wrong.status_code == 401
+    locked = await client.post("/auth/password", headers=user["headers"], json={
+        "current_password": user["password"], "new_password": "taken-over-1234"})
+    assert locked.status_code == 401 and "locked" in locked.json()["detail"]
+    refused = await client.post("/auth/token", data={"username": user["username"],
+                                                     "password": user["password"]})
+    assert refused.status_code == 401 and "locked" in refused.json()["detail"]
+    reset = await client.post(f"/v1/users/{user['id']}/password", headers=admin,
+                              json={"password": "after-the-lock-1"})
+    assert reset.status_code == 204  # an admin reset lifts the lock
+    assert (await _token_status(client, await login(client, user["username"],
+                                                    "after-the-lock-1"))) == 200
+
+
 async def test_logout_revokes_every_token_issued_before(
     client: httpx.AsyncClient, admin: dict
 ) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.accounts.login import check_not_locked, count_failure
 from dispatch.accounts.sessions import take_revision
 from dispatch.accounts.users import (
     audit_fields,
@@ -109,15 +111,25 @@ async def reset_password(session: AsyncSession, user_id: uuid.UUID, password: st
     return user
 
 
+class WrongPassword(Unauthorized):
+    """The current password was wrong; counted against the account (a caller that wants
+    the count kept commits before passing this on)."""
+
+
 async def change_own_password(session: AsyncSession, user_id: uuid.UUID, *,
                               current_password: str, new_password: str) -> User:
-    """A user changes their own password, proving the current one (401 otherwise)."""
+    """A user changes their own password, proving the current one (401 otherwise). A
+    wrong one counts against the account as a failed log-in does: a stolen token cannot
+    be used to guess the password and take the account over."""
+    now = datetime.now(UTC)
     user = await find_user(session, user_id)
     verified_hash = user.password_hash
     if not user.active:
         raise Unauthorized("the account is disabled")
+    check_not_locked(user, now)
     if not await asyncio.to_thread(verify_password, verified_hash, current_password):
-        raise Unauthorized("the current password is wrong")
+        count_failure(await find_user(session, user_id, for_update=True), now)
+        raise WrongPassword("the current password is wrong")
     if new_password == current_password:
         raise Invalid("the new password must differ from the current one",
                       field="new_password")

@@ -74,6 +74,20 @@ def token_for(user: User, settings: Settings) -> IssuedToken:
     return IssuedToken(access_token=token, expires_in=settings.token_ttl_s)
 
 
+def check_not_locked(user: User, now: datetime) -> None:
+    if user.locked_until is not None and user.locked_until > now:
+        raise Unauthorized("the account is locked after repeated failed log-ins: try later")
+
+
+def count_failure(user: User, now: datetime) -> None:
+    """A wrong password for the (row-locked) account: the fifth in a row locks it for
+    LOCKOUT, whether it came through the log-in or a password change."""
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.locked_until = now + LOCKOUT
+        user.failed_logins = 0
+
+
 async def authenticate(
     session: AsyncSession, username: str, password: str, *, now: datetime | None = None
 ) -> User:
@@ -84,14 +98,10 @@ async def authenticate(
     )
     if user is None or not user.active:
         raise Unauthorized("wrong username or password")
-    if user.locked_until is not None and user.locked_until > now:
-        raise Unauthorized("the account is locked after repeated failed log-ins: try later")
+    check_not_locked(user, now)
     # Argon2 takes tens to hundreds of milliseconds of CPU: off the event loop.
     if not await asyncio.to_thread(verify_password, user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
+        count_failure(user, now)
         raise Unauthorized("wrong username or password")
     user.failed_logins = 0
     user.locked_until = None
