@@ -167,7 +167,7 @@ async def _osmand(request: Request) -> OsmandReceipt:
         return OsmandReceipt(stored=False)
     async with unit_of_work(request) as session:
         result = await ingest(session, [report.fix], now=now, retention=_retention(request),
-                              actor=f"device:{report.device_id[:8]}…")
+                              actor="osmand")
     if result.rejected:
         detail = result.rejected[0]["detail"]
         if detail == "no such unit":

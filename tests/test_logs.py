@@ -47,6 +47,11 @@ def test_caller_numbers_are_masked(text: str, masked: str) -> None:
      "Authorization: Bearer [redacted]"),
     ("bare eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln in a message", "bare [redacted] in a message"),
     ("GET /v1/calls?limit=5 HTTP/1.1", "GET /v1/calls?limit=5 HTTP/1.1"),
+    ("GET /osmand?id=tracker-secret-0001&lat=-7.46&lon=112.44",
+     "GET /osmand?id=[redacted]&lat=-7.46&lon=112.44"),
+    ("GET /osmand?lat=-7.46&deviceid=tracker-secret-0001",
+     "GET /osmand?lat=-7.46&deviceid=[redacted]"),
+    ("GET /v1/units?unit_id=5&valid=1", "GET /v1/units?unit_id=5&valid=1"),
 ])
 def test_tokens_are_redacted(text: str, clean: str) -> None:
     assert redact(text) == clean

@@ -5,7 +5,8 @@ Nothing secret or personal reaches a log line in full:
 - caller numbers are masked (UU 27/2022 on personal data): `+62812*****890`;
 - bearer tokens are removed wherever they appear: a `token=` query parameter (WebSocket
   clients pass one; uvicorn logs the path with its query string), an `Authorization:
-  Bearer` value, or a bare JWT.
+  Bearer` value, or a bare JWT; so are trackers' device ids (`/osmand?id=`, `deviceid=`),
+  which are their credentials.
 
 The filter redacts a record's message and each of its arguments in place, keeping their
 shape: uvicorn's access formatter unpacks `record.args` as a 5-tuple, so the arguments
@@ -30,7 +31,8 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # +62 812-3456-7890, 081234567890, 6281234567890, %2B6281234567890 (URL-encoded)
 _PHONE = re.compile(r"(?<![\w.])(?:\+|%2B)?(?:62|0)8\d(?:[ \-]?\d){6,11}(?!\d)")
-_TOKEN_PARAM = re.compile(r"(?i)((?:^|[?&;\s])(?:access_)?token=)[^&\s\"'#\\]+")
+_TOKEN_PARAM = re.compile(
+    r"(?i)((?:^|[?&;\s])(?:access_token|token|id|deviceid|device_id)=)[^&\s\"'#\\]+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[\w.~+/=-]+")
 _JWT = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]+")
 REDACTED = "[redacted]"
