@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ from dispatch.interop.eido import build_eido
 
 router = APIRouter(tags=["interoperability"])
 TICK_S = 0.25
+MAX_UNACKNOWLEDGED = 1000
 
 
 @dataclass
@@ -50,6 +51,9 @@ class _Active:
     expires_at: datetime
     last_seq: int
     last_sent: float
+    # Sent and not acknowledged yet; past MAX_UNACKNOWLEDGED the subscription is
+    # terminated (a partner that never answers would otherwise pile up rows forever).
+    unacknowledged: set[uuid.UUID] = field(default_factory=set)
 
 
 @router.websocket("/v1/eido/subscribe")
@@ -148,7 +152,10 @@ class _Notifier:
                 await sta024.record_sent(session, active.id, transaction_id, seq, incident_id)
         active.last_seq = max(active.last_seq, seq)
         active.last_sent = time.monotonic()
+        active.unacknowledged.add(transaction_id)
         await self.send(sta024.event(active.id, transaction_id, [document]))
+        if len(active.unacknowledged) > MAX_UNACKNOWLEDGED:
+            await self._end(active)
 
     async def _catch_up(self, active: _Active) -> None:
         """Unacknowledged notifications again, then the changes missed since last_seq."""
@@ -192,6 +199,8 @@ class _Notifier:
             if transaction is not None and self.subscriptions:
                 async with unit_of_work(self.websocket) as session:
                     await sta024.acknowledge(session, transaction, list(self.subscriptions))
+                for active in self.subscriptions.values():
+                    active.unacknowledged.discard(transaction)
         elif kind != "terminateResponse":
             await self.send(sta024.not_implemented(str(body.get("requestId", ""))))
 

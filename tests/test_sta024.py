@@ -258,3 +258,22 @@ async def test_subscriptions_count_against_the_socket_allowance(
                     await asyncio.wait_for(third.recv(), 5)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
             del feed
+
+
+async def test_a_partner_that_never_acknowledges_is_terminated(
+    server: str, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unacknowledged notifications are kept for a resume; past the cap the subscription
+    is terminated instead of piling up rows without end."""
+    import api.eido_ws as eido_ws
+
+    monkeypatch.setattr(eido_ws, "MAX_UNACKNOWLEDGED", 2)
+    supervisor = _token(await login(api, "supervisor"))
+    async with websockets.connect(f"ws://{server}/v1/eido/subscribe?token={supervisor}") as ws:
+        granted = await _subscribe(ws, requestType="EIDO", requestSubType="new", minRate=60)
+        for _ in range(3):
+            await _incident(api)
+        _, ended = await _next(ws, lambda k, b: k == "terminate")
+        assert ended["subscriptionId"] == granted["subscriptionId"]
+        assert (await _subscribe(ws, subscriptionId=granted["subscriptionId"]))[
+            "statusCode"] == 481
