@@ -181,6 +181,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         if _sqlstate(exc).startswith("22"):  # data exception: e.g. a NUL character in text
             return problem(422, "the request holds a value the database cannot store "
                            "(for example a NUL character in a text field)")
+        if _sqlstate(exc) == "23505":  # unique violation: a concurrent request won the race
+            log.warning("unique violation during %s %s (a concurrent request)",
+                        request.scope.get("method", "WEBSOCKET"), request.url.path)
+            return problem(409, "a concurrent request made the same thing first; read it "
+                           "or retry")
         if _is_database_unavailable(exc):
             log.warning("database unavailable during %s %s: %s",
                         request.scope.get("method", "WEBSOCKET"), request.url.path,

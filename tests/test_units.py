@@ -406,3 +406,21 @@ async def test_unit_events_reach_the_agency_and_supervisor_feeds(database_url: s
             assert await frames_of(feeds["other"], 1) == []
             for ws in feeds.values():
                 await ws.close()
+
+
+async def test_two_registrations_of_one_new_unit_at_once(client: httpx.AsyncClient,
+                                                          admin: dict) -> None:
+    """The race between two PUTs of a new code ends in one 201 and a 200 or 409, never a
+    500 (the second insert meets the first's primary key)."""
+    import asyncio
+
+    code = f"RACE{RUN}"
+    body = {"agency_code": HEALTH, "kind": "ambulance", "name": "race"}
+    answers = await asyncio.gather(*[client.put(f"/v1/units/{code}-{n // 4}", headers=admin,
+                                                json=body) for n in range(16)])
+    by_code: dict[int, list[int]] = {}
+    for n, answer in enumerate(answers):
+        by_code.setdefault(n // 4, []).append(answer.status_code)
+    for statuses in by_code.values():
+        assert statuses.count(201) == 1, statuses
+        assert set(statuses) <= {200, 201, 409}, statuses
