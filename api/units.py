@@ -114,13 +114,13 @@ async def update_unit_status(request: Request, code: str, body: UnitStatusIn,
             responses=problem_responses(404, 409))
 async def list_recommendations(request: Request, incident_id: uuid.UUID,
                                principal: Sender) -> list[UnitRecommendation]:
-    """For each agency kind the incident's category needs, the nearest available units
-    (at most five per kind), nearest first. An agency sees only its own units."""
-    scope = agency_scope(principal)
+    """For each agency kind the incident's category needs, the nearest free units
+    (available or returning; at most five per kind), nearest first. An agency sees only
+    its own units."""
     async with unit_of_work(request) as session:
-        items = await recommend_units(session, incident_id, only_agency=scope)
-    return [UnitRecommendation.model_validate(item) for item in items
-            if scope is None or item["unit"]["agency_code"] == scope]
+        items = await recommend_units(session, incident_id,
+                                      only_agency=agency_scope(principal))
+    return [UnitRecommendation.model_validate(item) for item in items]
 
 
 @router.post("/v1/incidents/{incident_id}/units", status_code=201, responses=CHANGES)

@@ -176,21 +176,24 @@ async def test_recommend_and_send_a_unit_through_its_statuses(
     for status in ("en_route", "on_scene", "transporting", "at_hospital", "returning"):
         moved = await client.post(url, headers=other_agency, json={"status": status})
         assert moved.json()["status"] == status, moved.text
-        assert moved.json()["incident_id"] == incident["id"]
+        # Returning to the station, the unit is free again (and may be re-tasked).
+        assert moved.json()["incident_id"] == (None if status == "returning"
+                                               else incident["id"])
     done = await client.post(url, headers=other_agency, json={"status": "available"})
     assert (done.json()["status"], done.json()["incident_id"]) == ("available", None)
 
     timeline = (await client.get(f"/v1/incidents/{incident['id']}", headers=supervisor)
                 ).json()["timeline"]
     unit_steps = [e["after"]["status"] for e in timeline if e["type"] == "unit.status"]
+    # Back at the station (available) the unit no longer works on the incident.
     assert unit_steps == ["dispatched", "en_route", "on_scene", "transporting",
-                          "at_hospital", "returning", "available"]
+                          "at_hospital", "returning"]
     async with engine.connect() as connection:
         rows = (await connection.execute(text(
             "SELECT actor, agency_codes, payload->'unit'->>'status' AS status FROM events"
             " WHERE type = 'unit.status' AND entity_id = :code ORDER BY seq"),
             {"code": farther["code"]})).all()
-    assert [r.status for r in rows] == unit_steps
+    assert [r.status for r in rows] == [*unit_steps, "available"]
     assert rows[0].actor == "operator" and rows[1].actor == OTHER_HEALTH.lower()
     assert all(r.agency_codes == [OTHER_HEALTH] for r in rows)
 
@@ -201,6 +204,37 @@ async def test_recommend_and_send_a_unit_through_its_statuses(
     own = (await client.get(f"/v1/incidents/{incident['id']}/recommendations",
                             headers=health)).json()
     assert {r["unit"]["agency_code"] for r in own} == {HEALTH}
+
+
+async def test_an_agency_sends_and_sees_only_its_own(
+    client: httpx.AsyncClient, admin: dict, gateway: dict, operator: dict, health: dict,
+) -> None:
+    """Its units only to incidents assigned to it (sending must not be a way onto another
+    agency's incident), and its own units in recommendations even when five of another
+    agency's stand nearer."""
+    spot = _spot()
+    crowd = [await _new_unit(client, admin, agency=OTHER_HEALTH, gateway=gateway, at=spot)
+             for _ in range(5)]
+    mine = await _new_unit(client, admin, gateway=gateway,
+                           at={"lat": spot["lat"] + 0.002, "lon": spot["lon"]})
+    medical = await _incident(client, operator, "medical", spot)
+    assigned = {a["agency"]["code"] for a in medical["assignments"]}
+    supervisor_view = [r["unit"]["code"] for r in (await client.get(
+        f"/v1/incidents/{medical['id']}/recommendations", headers=operator)).json()]
+    assert {u["code"] for u in crowd} <= set(supervisor_view)
+    assert mine["code"] not in supervisor_view  # the other agency's five are nearer
+    if HEALTH in assigned:
+        own = [r["unit"]["code"] for r in (await client.get(
+            f"/v1/incidents/{medical['id']}/recommendations", headers=health)).json()]
+        assert own and own[0] == mine["code"]
+    crime = await _incident(client, operator, "crime", spot)  # police only: not HEALTH's
+    assert HEALTH not in {a["agency"]["code"] for a in crime["assignments"]}
+    sneaked = await client.post(f"/v1/incidents/{crime['id']}/units", headers=health,
+                                json={"unit_code": mine["code"]})
+    assert sneaked.status_code == 404
+    assert (await _unit(client, mine["code"], admin))["status"] == "available"
+    detail = (await client.get(f"/v1/incidents/{crime['id']}", headers=operator)).json()
+    assert HEALTH not in {a["agency"]["code"] for a in detail["assignments"]}
 
 
 async def test_positions_batch(client: httpx.AsyncClient, admin: dict, gateway: dict,

@@ -134,6 +134,9 @@ async def merge_incident(
         .execution_options(synchronize_session=False)))
     # Units working on the merged incident now work on the survivor (an unmerge leaves
     # them there: the crews are where they are).
+    # Their rows are locked in code order first, as a positions batch locks them.
+    await session.execute(select(Unit.code).where(Unit.incident_id == merged.id)
+                          .order_by(Unit.code).with_for_update())
     await session.execute(
         update(Unit).where(Unit.incident_id == merged.id).values(incident_id=into.id)
         .execution_options(synchronize_session=False))

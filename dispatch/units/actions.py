@@ -19,14 +19,13 @@ from dispatch.actor import Actor
 from dispatch.assignments.actions import ensure_assignment
 from dispatch.core.errors import Conflict, Invalid, NotFound
 from dispatch.core.events import append_row
-from dispatch.incidents.reads import get_incident
+from dispatch.incidents.reads import get_incident, visible_incident
 from dispatch.incidents.views import current_view
 from dispatch.units.lifecycle import (
     AVAILABLE,
     DISPATCHABLE,
     DISPATCHED,
     ON_INCIDENT,
-    OUT_OF_SERVICE,
     UNIT_KINDS,
     IllegalUnitTransition,
     check_transition,
@@ -102,8 +101,8 @@ async def change_unit_status(
     session: AsyncSession, code: str, requested: str, actor: Actor, *,
     only_agency: str | None,
 ) -> dict[str, Any]:
-    """A status the unit reports (en route, on scene, transporting, ...). Back to
-    available or out of service, it leaves its incident."""
+    """A status the unit reports (en route, on scene, transporting, ...). Returning,
+    available or out of service, it leaves its incident (the event still names it)."""
     if requested == DISPATCHED:
         raise Invalid("a unit is dispatched by sending it to an incident: "
                       "POST /v1/incidents/{id}/units", field="status")
@@ -121,7 +120,10 @@ async def dispatch_unit(
 ) -> dict[str, Any]:
     """Send a free unit to an incident: its agency's assignment there is made when
     missing, and the unit becomes `dispatched`. Locks the incident, then the unit."""
-    incident = await get_incident(session, incident_id, for_update=True)
+    # An agency sends its units only to incidents assigned to it (others are a 404, as for
+    # reading them): sending one must not be a way onto another agency's incident.
+    incident = await visible_incident(session, incident_id, only_agency=only_agency,
+                                      for_update=True)
     unit = await find_unit(session, code, only_agency=only_agency, for_update=True)
     if unit.status not in DISPATCHABLE:
         raise Conflict(f"the unit is {unit.status}: only an available or returning unit "
@@ -135,7 +137,7 @@ async def _set_status(session: AsyncSession, unit: Unit, status: str,
                       actor: Actor) -> dict[str, Any]:
     previous, incident_id = unit.status, unit.incident_id
     unit.status = status
-    if status in (AVAILABLE, OUT_OF_SERVICE):
+    if status not in ON_INCIDENT:  # available, returning, out of service: free of it
         unit.incident_id = None
     unit.updated_at = datetime.now(UTC)
     await session.flush()

@@ -1,5 +1,5 @@
-"""Which units to send: for each agency kind an incident's category needs, the available
-units of active agencies of that kind nearest to the incident.
+"""Which units to send: for each agency kind an incident's category needs, the free units
+(available or returning) of active agencies of that kind nearest to the incident.
 
 A unit without a fix counts from its agency's station. Distance is the straight line
 (PostGIS geography); the ETA is that distance × ROAD_FACTOR at the unit kind's average
@@ -28,7 +28,9 @@ candidates AS (
            ST_Distance(coalesce(u.location, CAST(a.station AS geography)), here.point)
                AS distance_m
     FROM units u JOIN agencies a ON a.code = u.agency_code, here
-    WHERE u.status = 'available' AND a.active AND a.kind = ANY(CAST(:kinds AS text[]))
+    WHERE u.status IN ('available', 'returning') AND a.active
+      AND a.kind = ANY(CAST(:kinds AS text[]))
+      AND (CAST(:agency AS text) IS NULL OR u.agency_code = :agency)
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY agency_kind ORDER BY distance_m, code) AS n
@@ -42,7 +44,9 @@ async def recommend_units(
     session: AsyncSession, incident_id: uuid.UUID, *, only_agency: str | None,
     per_kind: int = PER_KIND,
 ) -> list[dict[str, Any]]:
-    """`[{"unit", "agency_kind", "distance_m", "eta_s"}]`, nearest first."""
+    """`[{"unit", "agency_kind", "distance_m", "eta_s"}]`, nearest first: available units
+    and those returning to their station (free to be re-tasked); for an agency, only its
+    own."""
     incident = await visible_incident(session, incident_id, only_agency=only_agency)
     if incident.status == "closed":
         raise Conflict("the incident is closed", status_now="closed")
@@ -51,7 +55,8 @@ async def recommend_units(
     if not kinds or incident.location is None:
         return []
     rows = (await session.execute(_NEAREST, {
-        "incident": incident.id, "kinds": list(kinds), "per_kind": per_kind})).all()
+        "incident": incident.id, "kinds": list(kinds), "per_kind": per_kind,
+        "agency": only_agency})).all()
     return [{"unit": unit_view(row), "agency_kind": row.agency_kind,
              "distance_m": round(row.distance_m, 1), "eta_s": eta_s(row.distance_m, row.kind)}
             for row in rows]
