@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from typing import Any
 
@@ -115,16 +116,21 @@ class _Connection:
         )
 
     async def watch_revocation(self, subscriber: Subscriber) -> None:
-        """Close with 4401 once the token is revoked: at once when the hub reads the
-        revoking event, or within a second from this process's account memory."""
+        """Close with 4401 once the token is revoked (at once when the hub reads the
+        revoking event, or within a second from this process's account memory) or has
+        expired: a socket lives no longer than the token it was opened with."""
         guard = self.websocket.app.state.session_guard
-        while guard.still_valid(self.principal) and not subscriber.revoked.is_set():
+        while (guard.still_valid(self.principal) and not subscriber.revoked.is_set()
+               and time.time() < self.principal.expires_at):
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(REVOCATION_CHECK_S):
                     await subscriber.revoked.wait()
+        expired = time.time() >= self.principal.expires_at
         subscriber.revoke()
         async with self._send_lock:
-            await self.websocket.close(CLOSE_UNAUTHORIZED, "the token has been revoked")
+            await self.websocket.close(
+                CLOSE_UNAUTHORIZED, "the token has expired: log in again" if expired
+                else "the token has been revoked")
 
     async def receive(self) -> None:
         async for text in self.websocket.iter_text():

@@ -227,12 +227,16 @@ async def test_guessing_the_current_password_locks_the_account(
         wrong = await client.post("/auth/password", headers=user["headers"], json={
             "current_password": "a-wrong-guess", "new_password": "taken-over-1234"})
         assert wrong.status_code == 401
+    # The guess that locked the account revoked its tokens: the thief's too.
     locked = await client.post("/auth/password", headers=user["headers"], json={
         "current_password": user["password"], "new_password": "taken-over-1234"})
-    assert locked.status_code == 401 and "locked" in locked.json()["detail"]
+    assert locked.status_code == 401 and "revoked" in locked.json()["detail"]
     refused = await client.post("/auth/token", data={"username": user["username"],
                                                      "password": user["password"]})
     assert refused.status_code == 401 and "locked" in refused.json()["detail"]
+    wrong_too = await client.post("/auth/token", data={"username": user["username"],
+                                                       "password": "another-guess"})
+    assert wrong_too.json()["detail"] == "wrong username or password"  # the lock not named
     reset = await client.post(f"/v1/users/{user['id']}/password", headers=admin,
                               json={"password": "after-the-lock-1"})
     assert reset.status_code == 204  # an admin reset lifts the lock

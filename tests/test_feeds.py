@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -340,3 +341,19 @@ async def test_hub_reconnects_after_losing_its_connections(database_url: str) ->
     finally:
         await admin.close()
         await hub.stop()
+
+
+async def test_a_feed_lives_no_longer_than_its_token(database_url: str) -> None:
+    """A socket opened with a token about to expire is closed with 4401 when it does."""
+    app = create_app(make_settings(database_url, token_ttl_s=2))
+    async for address in serving(app):
+        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            token = _token(await login(client, "supervisor"))
+        async with websockets.connect(f"ws://{address}/v1/feed?token={token}") as ws:
+            started = time.monotonic()
+            with pytest.raises(websockets.ConnectionClosed):
+                async with asyncio.timeout(6):
+                    async for _ in ws:
+                        pass
+            assert ws.close_code == 4401 and "expired" in ws.close_reason
+            assert time.monotonic() - started < 4.5

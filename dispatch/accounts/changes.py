@@ -119,25 +119,33 @@ class WrongPassword(Unauthorized):
 async def change_own_password(session: AsyncSession, user_id: uuid.UUID, *,
                               current_password: str, new_password: str) -> User:
     """A user changes their own password, proving the current one (401 otherwise). A
-    wrong one counts against the account as a failed log-in does: a stolen token cannot
-    be used to guess the password and take the account over."""
+    wrong one counts against the account as a failed log-in does, decided under the row
+    lock (parallel guesses cannot slip past it); the guess that locks the account also
+    revokes its tokens, so a stolen token cannot be used to guess the password nor keep
+    working while its owner is locked out. Argon2 runs before the locks are taken."""
     now = datetime.now(UTC)
     user = await find_user(session, user_id)
     verified_hash = user.password_hash
+    right = await asyncio.to_thread(verify_password, verified_hash, current_password)
+    password_hash = None
+    if right:
+        if new_password == current_password:
+            raise Invalid("the new password must differ from the current one",
+                          field="new_password")
+        password_hash = await hash_new_password(new_password, user.username,
+                                                field="new_password")
+    await take_revision(session)
+    user = await find_user(session, user_id, for_update=True)
     if not user.active:
         raise Unauthorized("the account is disabled")
     check_not_locked(user, now)
-    if not await asyncio.to_thread(verify_password, verified_hash, current_password):
-        count_failure(await find_user(session, user_id, for_update=True), now)
+    if password_hash is None:
+        before = audit_fields(user)
+        if count_failure(user, now):
+            await _record(session, "user.locked", user, actor=user.username, before=before,
+                          revoke=True)
         raise WrongPassword("the current password is wrong")
-    if new_password == current_password:
-        raise Invalid("the new password must differ from the current one",
-                      field="new_password")
-    password_hash = await hash_new_password(new_password, user.username,
-                                            field="new_password")
-    await take_revision(session)
-    user = await find_user(session, user_id, for_update=True)
-    if user.password_hash != verified_hash or not user.active:
+    if user.password_hash != verified_hash:
         raise Conflict("the account changed meanwhile: try again")
     before = audit_fields(user)
     user.password_hash = password_hash

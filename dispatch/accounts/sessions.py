@@ -31,7 +31,7 @@ from dispatch.core.db import STORE_ERRORS
 from dispatch.core.errors import Unauthorized, Unavailable
 
 log = logging.getLogger("siaga112.sessions")
-STORE_LOST = STORE_ERRORS
+READ_TIMEOUT_S = 5.0  # a read that waits longer (no pool slot, no database) has failed
 
 REVOKED = "the token has been revoked (log-out, password or account change): log in again"
 _CHANGED_SINCE = text(
@@ -100,7 +100,7 @@ class SessionGuard:
             self._reading = asyncio.create_task(self._read_changes())
         try:
             await asyncio.shield(self._reading)
-        except STORE_LOST:
+        except STORE_ERRORS:
             raise Unavailable("the account store cannot be reached: retry",
                               retry_after_s=1) from None
 
@@ -115,10 +115,9 @@ class SessionGuard:
 
     async def _read_changes(self) -> None:
         started = time.monotonic()
-        async with self._engine.connect() as connection:
-            async with asyncio.timeout(5):
-                rows = (await connection.execute(
-                    _CHANGED_SINCE, {"after": self._seen_revision})).all()
+        async with asyncio.timeout(READ_TIMEOUT_S), self._engine.connect() as connection:
+            rows = (await connection.execute(
+                _CHANGED_SINCE, {"after": self._seen_revision})).all()
         for row in rows:
             self._remember(row.id, AccountState(row.token_generation, row.active,
                                                 row.revision))
@@ -130,7 +129,7 @@ class SessionGuard:
         try:
             async with self._engine.connect() as connection:
                 row = (await connection.execute(_ONE, {"id": user_id})).one_or_none()
-        except STORE_LOST as exc:
+        except STORE_ERRORS as exc:
             raise Unavailable("the account store cannot be reached: retry",
                               retry_after_s=1) from exc
         if row is None:

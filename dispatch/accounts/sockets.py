@@ -17,7 +17,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dispatch.accounts.sessions import STORE_LOST
+from dispatch.core.db import STORE_ERRORS
 from dispatch.core.errors import DomainError, Unavailable
 
 log = logging.getLogger("siaga112.sockets")
@@ -64,7 +64,7 @@ class OpenSockets:
                         f"this account already has {count} open sockets (at most "
                         f"{self._per_user}): close one first")
                 await connection.execute(_ADD, params)
-        except STORE_LOST as exc:
+        except STORE_ERRORS as exc:
             raise Unavailable("open sockets cannot be counted now: retry",
                               retry_after_s=1) from exc
         self._mine.add(socket_id)
@@ -76,7 +76,7 @@ class OpenSockets:
         try:
             async with self._engine.begin() as connection:
                 await connection.execute(_REMOVE, {"id": socket_id})
-        except STORE_LOST as exc:
+        except STORE_ERRORS as exc:
             log.warning("open socket %s not removed (%s); it expires by itself",
                         socket_id, type(exc).__name__)
 
@@ -89,5 +89,7 @@ class OpenSockets:
             try:
                 async with self._engine.begin() as connection:
                     await connection.execute(_TOUCH, {"ids": list(self._mine)})
-            except STORE_LOST as exc:
+            except STORE_ERRORS as exc:
                 log.warning("open sockets not touched (%s)", type(exc).__name__)
+            except Exception:  # the loop must outlive any one failure: stale rows stop
+                log.exception("open sockets not touched")  # counting after a minute
