@@ -40,6 +40,7 @@ from dispatch.interop.eido import build_eido
 router = APIRouter(tags=["interoperability"])
 TICK_S = 0.25
 MAX_UNACKNOWLEDGED = 1000
+ACK_GRACE_S = 60.0
 
 
 @dataclass
@@ -51,9 +52,13 @@ class _Active:
     expires_at: datetime
     last_seq: int
     last_sent: float
-    # Sent and not acknowledged yet; past MAX_UNACKNOWLEDGED the subscription is
-    # terminated (a partner that never answers would otherwise pile up rows forever).
-    unacknowledged: set[uuid.UUID] = field(default_factory=set)
+    # Sent and not acknowledged yet (transaction → when sent); past MAX_UNACKNOWLEDGED,
+    # the oldest unanswered for ACK_GRACE_S, the subscription is terminated (a partner
+    # that never answers would otherwise pile up rows forever). Not while catching up:
+    # acknowledgements are read only after it.
+    unacknowledged: dict[uuid.UUID, float] = field(default_factory=dict)
+    catching_up: bool = False
+    ended: bool = False
 
 
 @router.websocket("/v1/eido/subscribe")
@@ -144,7 +149,9 @@ class _Notifier:
         async with unit_of_work(self.websocket) as session:
             try:
                 incident = await visible_incident(session, incident_id, only_agency=self.scope)
-            except NotFound:
+            except NotFound:  # no longer this account's to see (an unmerge moved it away)
+                if not record:  # a pending one: forget it, or it comes back on every resume
+                    await sta024.acknowledge(session, transaction_id, [active.id])
                 return
             document = (await build_eido(session, incident, region_prefix=self.region,
                                          include_callers=self.scope is None)).document()
@@ -152,30 +159,42 @@ class _Notifier:
                 await sta024.record_sent(session, active.id, transaction_id, seq, incident_id)
         active.last_seq = max(active.last_seq, seq)
         active.last_sent = time.monotonic()
-        active.unacknowledged.add(transaction_id)
+        active.unacknowledged[transaction_id] = time.monotonic()
         await self.send(sta024.event(active.id, transaction_id, [document]))
-        if len(active.unacknowledged) > MAX_UNACKNOWLEDGED:
+        if (not active.catching_up and len(active.unacknowledged) > MAX_UNACKNOWLEDGED
+                and time.monotonic() - min(active.unacknowledged.values()) > ACK_GRACE_S):
             await self._end(active)
 
-    async def _catch_up(self, active: _Active) -> None:
-        """Unacknowledged notifications again, then the changes missed since last_seq."""
-        async with unit_of_work(self.websocket) as session:
-            pending = await sta024.pending_events(session, active.id)
-        for row in pending:
-            await self._notify(active, row.incident_id, row.seq, row.transaction_id,
-                               record=False)
-        engine = self.websocket.app.state.engine
-        async with engine.connect() as connection:
-            raw = (await connection.get_raw_connection()).driver_connection
+    async def _catch_up(self, active: _Active) -> bool:
+        """Unacknowledged notifications again, then the changes missed since last_seq:
+        one notification per incident and batch (each carries the incident as it is now).
+        The log is read a batch at a time, its connection given back before notifying
+        (each notification takes one of its own). False when the subscription ended."""
+        active.catching_up = True
+        try:
+            async with unit_of_work(self.websocket) as session:
+                pending = await sta024.pending_events(session, active.id)
+            for row in pending:
+                await self._notify(active, row.incident_id, row.seq, row.transaction_id,
+                                   record=False)
+            engine = self.websocket.app.state.engine
             position = active.last_seq
-            while position < self.position:
-                events = await read_final_events(raw, position, self.position, self.scope)
+            while position < self.position and not active.ended:
+                async with engine.connect() as connection:
+                    raw = (await connection.get_raw_connection()).driver_connection
+                    events = await read_final_events(raw, position, self.position,
+                                                     self.scope)
                 if not events:
                     break
-                for item in events:
+                newest: dict[uuid.UUID | None, FeedEvent] = {
+                    sta024.incident_of(item.frame): item for item in events}
+                for item in sorted(newest.values(), key=lambda event: event.seq):
                     await self._deliver(item, [active])
                 position = events[-1].seq
-        active.last_seq = max(active.last_seq, self.position)
+            active.last_seq = max(active.last_seq, self.position)
+        finally:
+            active.catching_up = False
+        return not active.ended
 
     # --- messages from the subscriber ------------------------------------------------------
 
@@ -200,7 +219,7 @@ class _Notifier:
                 async with unit_of_work(self.websocket) as session:
                     await sta024.acknowledge(session, transaction, list(self.subscriptions))
                 for active in self.subscriptions.values():
-                    active.unacknowledged.discard(transaction)
+                    active.unacknowledged.pop(transaction, None)
         elif kind != "terminateResponse":
             await self.send(sta024.not_implemented(str(body.get("requestId", ""))))
 
@@ -249,8 +268,8 @@ class _Notifier:
                          subscription.min_rate_s, subscription.expires_at,
                          subscription.last_seq, time.monotonic())
         await self.send(response)
-        await self._catch_up(active)
-        self.subscriptions[active.id] = active
+        if await self._catch_up(active):
+            self.subscriptions[active.id] = active
 
     async def _unsubscribe(self, body: dict[str, Any]) -> None:
         request_id = str(body["requestId"])
@@ -300,6 +319,7 @@ class _Notifier:
                     await sta024.advance(session, active.id, active.last_seq)
 
     async def _end(self, active: _Active) -> None:
+        active.ended = True
         self.subscriptions.pop(active.id, None)
         async with unit_of_work(self.websocket) as session:
             await sta024.end_subscription(session, active.id)

@@ -268,6 +268,7 @@ async def test_a_partner_that_never_acknowledges_is_terminated(
     import api.eido_ws as eido_ws
 
     monkeypatch.setattr(eido_ws, "MAX_UNACKNOWLEDGED", 2)
+    monkeypatch.setattr(eido_ws, "ACK_GRACE_S", 0.0)
     supervisor = _token(await login(api, "supervisor"))
     async with websockets.connect(f"ws://{server}/v1/eido/subscribe?token={supervisor}") as ws:
         granted = await _subscribe(ws, requestType="EIDO", requestSubType="new", minRate=60)

@@ -174,7 +174,9 @@ async def build_eido(session: AsyncSession, incident: Incident, *, region_prefix
     call_components: list[EidoCall] = []
     callbacks: list[EidoCallback] = []
     dispositions: list[EidoDisposition] = []
-    for call in calls:
+    # An agency reads no calls in this service (not their places, times or the operators'
+    # notes), so its EIDO carries none either.
+    for call in calls if include_callers else ():
         call_id = f"{base}:call:{call.id}"
         callback = None
         if include_callers:
