@@ -172,3 +172,28 @@ async def test_refused_alerts(client: httpx.AsyncClient, operator: dict,
     assert (await client.post(f"/v1/incidents/{uuid.uuid4()}/alerts", headers=supervisor,
                               json=ALERT)).status_code == 404
     assert (await client.post(url, headers=operator, json=ALERT)).status_code == 403
+
+
+async def test_an_alert_can_be_cancelled_after_its_incident_left_the_region(
+    client: httpx.AsyncClient, operator: dict, supervisor: dict
+) -> None:
+    """The Cancel names the areas the alert announced, even when the incident has no
+    place in the region any more (its location corrected to somewhere else)."""
+    incident = await _incident(client, operator, **MENTIKAN)
+    first = (await client.post(f"/v1/incidents/{incident['id']}/alerts", headers=supervisor,
+                               json=ALERT)).json()
+    announced = {a.findtext("cap:geocode/cap:value", namespaces=CAP)
+                 for a in (await _cap(client, first["url"])).iterfind(
+                     "cap:info/cap:area", namespaces=CAP)}
+    moved = await client.patch(f"/v1/incidents/{incident['id']}", headers=operator,
+                               json={"location": {"lat": -6.2, "lon": 106.8}})  # Jakarta
+    assert moved.status_code == 200, moved.text
+    update = await client.post(f"/v1/alerts/{first['identifier']}/update",
+                               headers=supervisor, json={"severity": "Minor"})
+    assert update.status_code == 409  # an update needs the incident's place now
+    cancel = await client.post(f"/v1/alerts/{first['identifier']}/cancel", headers=supervisor)
+    assert cancel.status_code == 201, cancel.text
+    cancelled = await _cap(client, cancel.json()["url"])
+    assert {a.findtext("cap:geocode/cap:value", namespaces=CAP)
+            for a in cancelled.iterfind("cap:info/cap:area", namespaces=CAP)} == announced
+    assert announced

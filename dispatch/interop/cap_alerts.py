@@ -156,6 +156,20 @@ async def _areas_of(session: AsyncSession, incident: Incident
     return [found[c] for c in codes if c in found]
 
 
+def _areas_announced(xml: str) -> list[tuple[str, str, str, list[str]]]:
+    """The areas a message of ours announced, read back from its document (this service
+    wrote it: no untrusted input), for a Cancel of an incident that no longer has a place
+    in the region."""
+    root = etree.fromstring(xml.encode())
+    areas = []
+    for area in root.iter(f"{{{CAP_NS}}}area"):
+        level, _, name = (area.findtext(f"{{{CAP_NS}}}areaDesc") or "").partition(" ")
+        code = area.findtext(f"{{{CAP_NS}}}geocode/{{{CAP_NS}}}value") or ""
+        polygons = [p.text or "" for p in area.iter(f"{{{CAP_NS}}}polygon")]
+        areas.append((code, name, level.lower(), polygons))
+    return areas
+
+
 def _expiry(requested: datetime | None, default: datetime, now: datetime) -> datetime:
     expires = requested or default
     if expires.tzinfo is None:
@@ -216,6 +230,12 @@ async def change_alert(session: AsyncSession, identifier: str, changes: dict[str
         expires = max(previous.expires_at, now + timedelta(hours=1))
     else:
         expires = _expiry(body.expires, previous.expires_at, now)
+    try:
+        areas = await _areas_of(session, incident)
+    except Conflict:
+        if not cancel:
+            raise
+        areas = _areas_announced(previous.xml)  # cancel what was announced
     new_id = f"SIAGA112-{incident.number}-{uuid.uuid4().hex[:8]}"
     message = _Message(
         identifier=new_id, sender=sender_of(region_prefix), sent_at=now,
@@ -224,7 +244,7 @@ async def change_alert(session: AsyncSession, identifier: str, changes: dict[str
                    f"{cap_time(previous.sent_at, zone)}",
         incident_number=incident.number, category=incident.category,
         event=category.name_id if category else incident.category, text=body,
-        expires_at=expires, areas=await _areas_of(session, incident))
+        expires_at=expires, areas=areas)
     previous.superseded_by = new_id
     return await _store(session, message, incident.id, chain_id=previous.chain_id,
                         previous=previous.identifier, actor=actor, zone=zone)
