@@ -271,20 +271,26 @@ async def test_merge_and_unmerge_reach_every_affected_agency(server: str) -> Non
                 websockets.connect(f"{base}/{outsider}/feed?token={token[outsider]}") as out:
             await asyncio.sleep(0.3)
             assert (await _merge(api, operator, dup["id"], survivor["id"])).status_code == 200
-            for ws in (police, fire):
-                frames = await _frames_about(ws, "incident.merged", both)
-                assert set(frames) == both
-                assert frames[dup["id"]]["incident"]["merged_into"] == survivor["id"]
-                assert frames[dup["id"]]["assignment"] is None
+            # Each incident's frame goes to the agencies it involved before or after: the
+            # fire agency (its assignment moved) gets both, the police only its own
+            # incident's (it never could read the duplicate).
+            fire_frames = await _frames_about(fire, "incident.merged", both)
+            assert set(fire_frames) == both
+            assert fire_frames[dup["id"]]["incident"]["merged_into"] == survivor["id"]
+            assert fire_frames[dup["id"]]["assignment"] is None
+            police_frames = await _frames_about(police, "incident.merged", both)
+            assert set(police_frames) == {survivor["id"]}
+            for frames in (fire_frames, police_frames):
                 assert frames[survivor["id"]]["merge"]["moved_assignment_ids"] == [
                     dup["assignments"][0]["id"]]
                 assert _by_agency(frames[survivor["id"]]["incident"]).keys() == {
                     police_code, fire_code}
             assert (await _unmerge(api, operator, dup["id"])).status_code == 200
-            for ws in (police, fire):
-                frames = await _frames_about(ws, "incident.unmerged", both)
-                assert set(frames) == both
-                assert frames[dup["id"]]["incident"]["status"] == "dispatched"
+            fire_frames = await _frames_about(fire, "incident.unmerged", both)
+            assert set(fire_frames) == both
+            assert fire_frames[dup["id"]]["incident"]["status"] == "dispatched"
+            assert set(await _frames_about(police, "incident.unmerged", both)) == {
+                survivor["id"]}
             assert await _frames_about(out, "incident.merged", both, wait_s=1.5) == {}
 
 

@@ -94,10 +94,11 @@ def merge_view(record: IncidentMerge, merged: Incident, into: Incident) -> dict[
 
 async def _announce(
     session: AsyncSession, type: str, merged: Incident, into: Incident, actor: Actor,
-    record: IncidentMerge, codes: set[str], status_before: str,
+    record: IncidentMerge, codes: dict[uuid.UUID, set[str]], status_before: str,
 ) -> None:
-    """The event on both timelines, each with its incident's view, to every agency
-    either incident involves (`codes`, gathered before and after the change)."""
+    """The event on both timelines, each with its incident's view, to the agencies that
+    incident involved before the change (`codes`) or involves after it: never an
+    incident's view to an agency that may not read that incident."""
     view = merge_view(record, merged, into)
     for incident, before in ((merged, {"status": status_before}), (into, None)):
         await emit(session, type, incident, actor,
@@ -105,7 +106,8 @@ async def _announce(
                    before=before,
                    after={"status": incident.status, "resolution": incident.resolution,
                           "merge": view},
-                   agency_codes=codes | _codes(merged, into), extra={"merge": view})
+                   agency_codes=codes[incident.id] | _codes(incident),
+                   extra={"merge": view})
 
 
 async def merge_incident(
@@ -122,7 +124,7 @@ async def merge_incident(
     if into.status == "closed":
         raise Conflict("the incident to merge into is closed", status_now=into.status)
     now = datetime.now(UTC)
-    codes = _codes(merged, into)
+    codes = {merged.id: _codes(merged), into.id: _codes(into)}
     status_before = merged.status
     call_ids = list(await session.scalars(
         update(Call).where(Call.incident_id == merged.id)
@@ -199,7 +201,7 @@ async def unmerge_incident(
                        "(unmerge it, if it was merged)", status_now=into.status,
                        resolution=into.resolution)
     now = datetime.now(UTC)
-    codes = _codes(merged, into)
+    codes = {merged.id: _codes(merged), into.id: _codes(into)}
     await session.execute(
         update(Call).where(Call.id.in_(record.call_ids), Call.incident_id == into.id)
         .values(incident_id=merged.id, updated_at=now)
