@@ -265,3 +265,27 @@ async def test_cli_imports_a_warning(tmp_path: Path, own_db: str,
     assert refused.returncode == 1 and "DOCTYPE" in refused.stderr
     listed = await api.get("/v1/warnings?active=true", headers=await login(api, "operator"))
     assert "CJI-CLI-1" in [w["identifier"] for w in listed.json()["items"]]
+
+
+@pytest.mark.parametrize("doctype", [
+    b'<!DOCTYPE alert [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+    b'<!DOCTYPE alert [<!ENTITY lol "lol"><!ENTITY xxe "&lol;&lol;&lol;&lol;&lol;">]>',
+    b'<!DOCTYPE alert [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/x.dtd"> %remote;'
+    b'<!ENTITY xxe "x">]>',
+], ids=["file entity", "nested entities", "network parameter entity"])
+async def test_an_entity_inside_a_valid_warning_is_refused_for_its_doctype(
+    api: httpx.AsyncClient, own_db: str, doctype: bytes
+) -> None:
+    """The hostile part inside an otherwise valid CAP document: the refusal must come from
+    the DOCTYPE rule, not from the schema (which a bare hostile document fails anyway)."""
+    body = shifted("bmkg_nowcast_mojokerto.xml", identifier="CJI-ENTITY")
+    body = body.replace(b"?>\n", b"?>\n" + doctype + b"\n", 1).replace(
+        b"<headline>Peringatan Dini Cuaca Jawa Timur</headline>",
+        b"<headline>&xxe;</headline>", 1)
+    gateway = await login(api, "aml-gateway")
+    before = await _count(own_db)
+    response = await _post(api, gateway, body)
+    assert response.status_code == 422, response.text
+    assert "DOCTYPE" in response.json()["detail"]
+    assert "root:" not in response.text
+    assert await _count(own_db) == before
