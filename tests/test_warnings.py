@@ -218,6 +218,8 @@ HOSTILE = {
     "circle garbage": shifted("bmkg_nowcast_update.xml", identifier="CJI-C").replace(
         b"-7.6760,112.4820 3.5", b"-7.6760,112.4820 tiga"),
     "test message": _sample_with(b"<status>Actual</status>", b"<status>Test</status>"),
+    "identifier too long": _sample_with(b"<identifier>CJI-BAD</identifier>",
+                                        b"<identifier>" + b"C" * 250 + b"</identifier>"),
 }
 
 

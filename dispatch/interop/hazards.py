@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.core.errors import Conflict, Invalid
 from dispatch.core.events import append_event
 from dispatch.interop.cap_xml import CAP_NS, parse_untrusted, schema_errors
-from dispatch.interop.models import HazardWarning
+from dispatch.interop.models import MSG_TYPES, HazardWarning
 
 DEFAULT_TTL = timedelta(hours=6)
 MAX_AREAS = 500  # areas named in one answer (a province-wide warning touches hundreds)
@@ -146,6 +146,9 @@ def _references(value: str | None) -> list[dict[str, str]]:
     return found
 
 
+MAX_ID_CHARS = 200  # the columns' width (migration 0016)
+
+
 def parse_warning(data: bytes, *, now: datetime | None = None) -> ParsedWarning:
     """Parse and check one CAP 1.2 message (Invalid for anything that is not one)."""
     root = parse_untrusted(data)
@@ -182,7 +185,10 @@ def parse_warning(data: bytes, *, now: datetime | None = None) -> ParsedWarning:
         onset_at=_time(onset, "onset") if onset else None,
         expires_at=_time(expires, "expires") if expires else sent_at + DEFAULT_TTL,
     )
-    if warning.msg_type not in ("Alert", "Update", "Cancel"):
+    for name in ("identifier", "sender"):
+        if len(getattr(warning, name)) > MAX_ID_CHARS:
+            raise Invalid(f"{name} is longer than {MAX_ID_CHARS} characters", field="body")
+    if warning.msg_type not in MSG_TYPES:
         raise Invalid(f"msgType {warning.msg_type} is not taken (Alert, Update, Cancel)",
                       field="body")
     for area in info.findall("cap:area", _NS):
