@@ -157,6 +157,10 @@ async def test_agency_change_holds_from_the_next_request_and_frame(
     ws = await _open_feed(b, AGENCY_A, token)
     admin = await _token(a, "admin", "admin-demo-112")
     operator = await _token(a, "operator", "operator-demo-112")
+    before = await _call(a, "POST", "/v1/calls", operator, json={
+        "caller_number": "+6281377700010", "category": "crime", "location": MENTIKAN})
+    live = orjson.loads(await asyncio.wait_for(ws.recv(), 5))  # the socket is live
+    assert live["incident"]["id"] == before.json()["incident"]["id"]
 
     moved = await _call(a, "PATCH", f"/v1/users/{user_id}", admin,
                         json={"agency_code": AGENCY_B})
