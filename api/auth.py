@@ -44,7 +44,7 @@ def principal_from_token(request: Request, token: str | None) -> Principal:
     checked for revocation."""
     if not token:
         raise Unauthorized("a bearer token is needed: POST /auth/token")
-    return read_token(token, secret_key=request.app.state.settings.secret_key)
+    return read_token(token, secret_key=request.app.state.settings.signing_key)
 
 
 async def current_principal(

@@ -38,7 +38,7 @@ async def authenticate(websocket: WebSocket, token: str | None) -> Principal | N
     try:
         if raw is None:
             raise Unauthorized("no token")
-        principal = read_token(raw, secret_key=websocket.app.state.settings.secret_key)
+        principal = read_token(raw, secret_key=websocket.app.state.settings.signing_key)
         await websocket.app.state.session_guard.check(principal)
         return principal
     except Unavailable:

@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agencies.models import Agency
@@ -124,23 +124,24 @@ async def create_user(
 
 async def find_user(session: AsyncSession, user_id: uuid.UUID, *,
                     for_update: bool = False) -> User:
-    query = select(User).where(User.id == user_id)
-    if for_update:  # and re-read: the session may hold an older copy
-        query = query.with_for_update().execution_options(populate_existing=True)
-    user = await session.scalar(query)
-    if user is None:
-        raise NotFound(f"no user with id {user_id}")
-    return user
+    return await _one_user(session, User.id == user_id, f"no user with id {user_id}",
+                           for_update=for_update)
 
 
 async def find_user_by_name(session: AsyncSession, username: str, *,
                             for_update: bool = False) -> User:
-    query = select(User).where(User.username == username)
-    if for_update:
+    return await _one_user(session, User.username == username, f"no user named {username}",
+                           for_update=for_update)
+
+
+async def _one_user(session: AsyncSession, where: ColumnElement[bool], missing: str, *,
+                    for_update: bool) -> User:
+    query = select(User).where(where)
+    if for_update:  # and re-read: the session may hold an older copy
         query = query.with_for_update().execution_options(populate_existing=True)
     user = await session.scalar(query)
     if user is None:
-        raise NotFound(f"no user named {username}")
+        raise NotFound(missing)
     return user
 
 
