@@ -200,7 +200,8 @@ async def run(units: int, duration: float, calls_per_s: float, workers: int,
             for incident_id in load.incident_ids[:100]:
                 plan = (await connection.execute(text(
                     "EXPLAIN (ANALYZE, FORMAT JSON) " + str(_NEAREST.text)),
-                    {"incident": incident_id, "kinds": ["health"], "per_kind": 5})).scalar()
+                    {"incident": incident_id, "kinds": ["health"], "per_kind": 5,
+                     "agency": None})).scalar()
                 plans.append(plan[0]["Execution Time"] / 1e3)
         endpoint = []
         for incident_id in load.incident_ids[:100]:
