@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -274,10 +275,21 @@ def test_nul_character_is_refused_not_a_500(fuzzed_app) -> None:  # type: ignore
     failing = []
     try:
         with asgi.get_client(fuzzed_app) as client:
-            tokens = {}
-            for role in ("admin", "supervisor", "operator"):
-                login = client.post("/auth/token", data={
-                    "username": role, "password": f"{role}-demo-112"})
+            # Fresh accounts: the fuzzer's wrong current passwords on /auth/password may
+            # have locked the demo supervisor (five in a row lock an account).
+            admin = client.post("/auth/token", data={"username": "admin",
+                                                     "password": "admin-demo-112"})
+            assert admin.status_code == 200, admin.text
+            tokens = {"admin": admin.json()["access_token"]}
+            for role in ("supervisor", "operator"):
+                name = f"nul-{role}-{uuid.uuid4().hex[:6]}"
+                made = client.post("/v1/users", json={
+                    "username": name, "role": role, "password": "nul-password-1"},
+                    headers={"Authorization": f"Bearer {tokens['admin']}"})
+                assert made.status_code == 201, made.text
+                login = client.post("/auth/token", data={"username": name,
+                                                         "password": "nul-password-1"})
+                assert login.status_code == 200, login.text
                 tokens[role] = login.json()["access_token"]
             for name, (role, method, path, query, body) in NUL_CASES.items():
                 server_errors.seen.clear()
