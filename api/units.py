@@ -155,7 +155,7 @@ async def receive_osmand_body(request: Request) -> OsmandReceipt:
 
 async def _osmand(request: Request) -> OsmandReceipt:
     now = datetime.now(UTC)
-    report = await _osmand_report(request, now)
+    fix = await _osmand_fix(request, now)
     limiter = request.app.state.unknown_device_limiter
     key = "osmand-unknown:" + client_address(request.scope,
                                              request.app.state.settings.trusted_proxies)
@@ -163,10 +163,10 @@ async def _osmand(request: Request) -> OsmandReceipt:
     if wait > 0:
         raise TooManyRequests("too many unknown device ids from this address: wait",
                               retry_after_s=wait)
-    if report.fix is None:
+    if fix is None:
         return OsmandReceipt(stored=False)
     async with unit_of_work(request) as session:
-        result = await ingest(session, [report.fix], now=now, retention=_retention(request),
+        result = await ingest(session, [fix], now=now, retention=_retention(request),
                               actor="osmand")
     if result.rejected:
         detail = result.rejected[0]["detail"]
@@ -177,7 +177,7 @@ async def _osmand(request: Request) -> OsmandReceipt:
     return OsmandReceipt(stored=True)
 
 
-async def _osmand_report(request: Request, now: datetime) -> osmand.Report:
+async def _osmand_fix(request: Request, now: datetime) -> Fix | None:
     if request.method == "GET":
         return osmand.parse_parameters(request.query_params, now)
     content_type = request.headers.get("content-type", "")

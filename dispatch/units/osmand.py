@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,12 +20,6 @@ from dispatch.core.errors import Invalid
 from dispatch.units.positions import Fix
 
 KNOT_KMH = 1.852
-
-
-@dataclass(frozen=True)
-class Report:
-    device_id: str
-    fix: Fix | None  # None: the tracker says it has no valid fix
 
 
 def _number(value: Any, name: str, low: float, high: float) -> float:
@@ -67,20 +60,20 @@ def _time(value: Any, now: datetime) -> datetime:
         raise Invalid("timestamp is out of range", field="timestamp") from None
 
 
-def parse_parameters(params: Mapping[str, str], now: datetime) -> Report:
-    """The query/form form."""
+def parse_parameters(params: Mapping[str, str], now: datetime) -> Fix | None:
+    """The query/form form; None when the tracker says it has no valid fix."""
     device_id = (params.get("id") or params.get("deviceid") or "").strip()
     if not device_id:
         raise Invalid("id (the device id) is required", field="id")
     if str(params.get("valid", "true")).lower() in ("false", "0"):
-        return Report(device_id, None)
+        return None
     lat, lon = params.get("lat"), params.get("lon")
     if (lat is None or lon is None) and params.get("location"):
         lat, _, lon = str(params["location"]).partition(",")
     if lat is None or lon is None:
         raise Invalid("lat and lon (or location=lat,lon) are required", field="lat")
     speed_knots = _optional(params.get("speed"), "speed", -1, 600)
-    return Report(device_id, Fix(
+    return Fix(
         device_id=device_id,
         lat=_number(lat, "lat", -90, 90), lon=_number(lon, "lon", -180, 180),
         at=_time(params.get("timestamp"), now),
@@ -88,10 +81,10 @@ def parse_parameters(params: Mapping[str, str], now: datetime) -> Report:
                              -1, 100_000),
         speed_kmh=None if speed_knots is None else round(speed_knots * KNOT_KMH, 2),
         heading=_optional(params.get("bearing") or params.get("heading"), "bearing", -1, 360),
-    ))
+    )
 
 
-def parse_json(body: Any, now: datetime) -> Report:
+def parse_json(body: Any, now: datetime) -> Fix:
     """The JSON form of Traccar Client 9+."""
     if not isinstance(body, dict):
         raise Invalid("the body must be a JSON object")
@@ -103,7 +96,7 @@ def parse_json(body: Any, now: datetime) -> Report:
         raise Invalid("location.coords is required", field="location")
     coords = location["coords"]
     speed_m_s = _optional(coords.get("speed"), "speed", -1, 200)
-    return Report(device_id, Fix(
+    return Fix(
         device_id=device_id,
         lat=_number(coords.get("latitude"), "latitude", -90, 90),
         lon=_number(coords.get("longitude"), "longitude", -180, 180),
@@ -111,4 +104,4 @@ def parse_json(body: Any, now: datetime) -> Report:
         accuracy_m=_optional(coords.get("accuracy"), "accuracy", -1, 100_000),
         speed_kmh=None if speed_m_s is None else round(speed_m_s * 3.6, 2),
         heading=_optional(coords.get("heading"), "heading", -1, 360),
-    ))
+    )
