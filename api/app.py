@@ -41,6 +41,7 @@ from dispatch.accounts.sockets import OpenSockets
 from dispatch.assignments.sweeper import run_sweeper
 from dispatch.core import logs
 from dispatch.core.audit import run_sealer
+from dispatch.core.background import start_background
 from dispatch.core.db import make_engine, make_sessionmaker
 from dispatch.core.errors import Unavailable
 from dispatch.core.feed_hub import FeedHub
@@ -91,21 +92,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.session_guard = guard
         with contextlib.suppress(Unavailable):  # requests wait for it if it failed
             await guard.refresh()
-        guard_task = asyncio.create_task(guard.run(), name="session-guard")
+        guard_task = start_background("session-guard", guard.run)
         app.state.open_sockets = OpenSockets(engine, per_user=settings.max_sockets_per_user)
-        sockets_task = asyncio.create_task(app.state.open_sockets.run(), name="open-sockets")
-        pruning = asyncio.create_task(run_pruning(
-            engine, timedelta(days=settings.position_retention_days)), name="position-pruning")
-        limit_syncs = [asyncio.create_task(limiter.run_sync(), name="rate-limit-sync")
+        sockets_task = start_background("open-sockets", app.state.open_sockets.run)
+        retention = timedelta(days=settings.position_retention_days)
+        pruning = start_background("position-pruning", lambda: run_pruning(engine, retention))
+        limit_syncs = [start_background("rate-limit-sync", limiter.run_sync)
                        for limiter in (app.state.request_limiter, app.state.login_limiter,
                                        app.state.unknown_device_limiter)]
-        sweeper = asyncio.create_task(
-            run_sweeper(app.state.sessions, settings, app.state.agency_cache),
-            name="escalation-sweeper",
-        )
-        sealer = asyncio.create_task(run_sealer(settings.sync_database_url), name="sealer")
-        stats_publisher = asyncio.create_task(
-            run_stats_publisher(app.state.sessions, settings), name="stats-publisher")
+        sweeper = start_background("escalation-sweeper", lambda: run_sweeper(
+            app.state.sessions, settings, app.state.agency_cache))
+        sealer = start_background("sealer", lambda: run_sealer(settings.sync_database_url))
+        stats_publisher = start_background("stats-publisher", lambda: run_stats_publisher(
+            app.state.sessions, settings))
         hub = FeedHub(settings.sync_database_url, queue_size=settings.feed_queue_size)
         app.state.feed_hub = hub
         await hub.start()

@@ -37,10 +37,12 @@ NAMING_CONVENTION = {
 # What a background loop on its own asyncpg connection treats as "the database went away":
 # it drops the connection, logs, and retries (feed hub, notifier, audit sealer).
 # TargetServerAttributeNotMatched: every host of a multi-host URL answered, none is a
-# primary (a failover under way).
+# primary (a failover under way). InternalClientError: asyncpg's protocol state after the
+# server's shutdown message reached an idle connection ("cannot switch to state 15;
+# another operation (2) is in progress", seen at a fast shutdown under load).
 DATABASE_LOST: tuple[type[BaseException], ...] = (
     OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError,
-    asyncpg.TargetServerAttributeNotMatched)
+    asyncpg.TargetServerAttributeNotMatched, asyncpg.InternalClientError)
 # The same for a background loop that goes through SQLAlchemy: SQLAlchemy wraps what the
 # driver raises during a statement, but passes connection errors (no primary, a database
 # starting up) through as asyncpg's own.

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from dispatch.core.background import start_background
 from dispatch.core.databases import connect_any
 from dispatch.core.db import DATABASE_LOST
 from dispatch.core.events import EVENTS_CHANNEL
@@ -129,8 +130,8 @@ class FeedHub:
         self.on_delivered: Callable[[int], None] | None = None
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._pump(), name="feed-pump"),
-                       asyncio.create_task(self._listen(), name="feed-listen")]
+        self._tasks = [start_background("feed-pump", self._pump),
+                       start_background("feed-listen", self._listen)]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -207,30 +208,36 @@ class FeedHub:
 
     async def _pump(self) -> None:
         conn: asyncpg.Connection | None = None
-        while True:
-            try:
-                if conn is None or conn.is_closed():
-                    conn = await connect_any(
-                        self._dsn, timeout=5, server_settings=self._server_settings
-                    )
-                    self._connections["pump"] = conn
-                    if not self._ready.is_set():
-                        newest = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")
-                        self._finality.cursor = max(0, newest - STARTUP_LOOKBACK)
-                while await self._advance(conn):
-                    pass
-                self._ready.set()
-            except DATABASE_LOST as exc:
-                log.warning("feed reader lost the database (%s); retrying", type(exc).__name__)
-                if conn is not None:
-                    conn.terminate()
-                conn = None
-            self._wake.clear()
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-            # cancellation that arrives as the wait ends, and stop() would hang.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_INTERVAL_S):
-                    await self._wake.wait()
+        try:
+            while True:
+                try:
+                    if conn is None or conn.is_closed():
+                        conn = await connect_any(
+                            self._dsn, timeout=5, server_settings=self._server_settings
+                        )
+                        self._connections["pump"] = conn
+                        if not self._ready.is_set():
+                            newest = await conn.fetchval(
+                                "SELECT coalesce(max(seq), 0) FROM events")
+                            self._finality.cursor = max(0, newest - STARTUP_LOOKBACK)
+                    while await self._advance(conn):
+                        pass
+                    self._ready.set()
+                except DATABASE_LOST as exc:
+                    log.warning("feed reader lost the database (%s); retrying",
+                                type(exc).__name__)
+                    if conn is not None:
+                        conn.terminate()
+                    conn = None
+                self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the wait ends, and stop() would hang.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(POLL_INTERVAL_S):
+                        await self._wake.wait()
+        finally:  # keep_running starts the loop again, on a new connection
+            if conn is not None and not conn.is_closed():
+                conn.terminate()
 
     async def _advance(self, conn: asyncpg.Connection) -> bool:
         """Deliver the next final events; True when there may be more right away (a full

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from dispatch.core.background import start_background
 from dispatch.core.databases import connect_any
 from dispatch.core.db import DATABASE_LOST
 from dispatch.core.events import EVENTS_CHANNEL
@@ -46,7 +47,7 @@ class Notifier:
         self._pending.set()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notifier")
+        self._task = start_background("notifier", self._run)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -73,3 +74,10 @@ class Notifier:
                     self._conn.terminate()
                 self._conn = None
                 await asyncio.sleep(RETRY_S)
+            except Exception:
+                # keep_running logs it and starts again, on a new connection.
+                if self._conn is not None:
+                    self._conn.terminate()
+                self._conn = None
+                self._pending.set()
+                raise
