@@ -301,8 +301,9 @@ async def test_second_process_sees_events_from_the_first(
         async with websockets.connect(url) as ws:
             await asyncio.sleep(0.3)
             incident = await _crime(api, operator, "+6281422200001")
-            [frame] = await _frames(ws, 1)
-        assert frame["incident"]["id"] == incident["id"]
+            frame = await _first(ws, lambda f: f.get("type") == "assignment.created" and (
+                f.get("incident") or {}).get("id") == incident["id"])
+        assert frame["assignment"]["agency"]["code"] == "POLSEK-PRAJURITKULON"
     finally:
         process.terminate()
         async with asyncio.timeout(10):
