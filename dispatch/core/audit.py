@@ -30,15 +30,18 @@ _EVENT_COLUMNS = (
 )
 
 
+_NAMES = tuple(name.strip() for name in _EVENT_COLUMNS.split(","))
+_JSON_NAMES = frozenset(("before", "after", "payload"))
+
+
 def canonical(row: Any) -> bytes:
     """A stable byte form of one event (jsonb re-serialised with sorted keys)."""
-    def value(name: str) -> Any:
+    document = {}
+    for name in _NAMES:
         item = row[name]
-        if name in ("before", "after", "payload") and isinstance(item, str):
+        if name in _JSON_NAMES and isinstance(item, str):
             item = orjson.loads(item)
-        return item
-
-    document = {name.strip(): value(name.strip()) for name in _EVENT_COLUMNS.split(",")}
+        document[name] = item
     return orjson.dumps(document, default=str, option=orjson.OPT_SORT_KEYS)
 
 
