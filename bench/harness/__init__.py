@@ -2,6 +2,7 @@
 
     python -m bench.harness [--quick] [--soak-s N] [--out bench/results/NAME.json]
                             [--workers 2] [--phases intake,e2e,...] [--profile]
+                            [--year-of-data] [--keep-db]
 
 Creates a scratch database (siaga112_bench_<random>: postgis, pg_trgm, migrations, the
 demo region), starts the service as separate processes (`python -m dispatch.cli serve
@@ -30,5 +31,8 @@ Settings for the service under test: DISPATCH_LOG_LEVEL=WARNING; the per-token r
 raised (the driver is one token standing for many consoles); acknowledgement time-outs of a
 day (no escalation storm from earlier phases leaks into later ones). `--quick` runs every
 part for a few seconds with few subscribers (≈ 3 min); the default run takes ≈ 15–25 min.
+`--year-of-data` loads bench/bench_stats.py's year (1.1 M calls, 385 k closed incidents)
+into the scratch database before anything runs (year_of_data.py; ≈ 70 s more), for the
+intake's growth criterion (within 10 % of its rate on the empty database).
 Progress goes to stderr; the JSON document to stdout (and to --out).
 """

@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the workers of the bare API and of the service during "
                         "intake, e2e and fan-out (needs .venv/bin/py-spy)")
+    parser.add_argument("--year-of-data", action="store_true",
+                        help="before the service starts, load bench_stats' year (1.1 M calls, "
+                        "385 k incidents, all closed) and VACUUM ANALYZE (≈ 70 s more)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--log-dir", help="server logs and profiles (default: "
                         "$TMPDIR/siaga112-bench)")

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench.harness.common import SECRET, SERVICE_ENV, Plan, log, run_async
 from bench.harness.servers import Server, free_port
@@ -28,6 +29,10 @@ class Context:
     pool_per_worker: int
     service: Server | None = None
     started: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def db_name(self) -> str:
+        return urlsplit(self.db_url).path.lstrip("/")
 
     def service_env(self) -> dict[str, str]:
         env = {**os.environ, **SERVICE_ENV, "DATABASE_URL": self.db_url,

@@ -1,6 +1,8 @@
 """The `cpu_cores` of a phase: `CpuShares` samples /proc every 0.5 s in a thread and reports
 the cores each role used while it ran (the service's processes, PostgreSQL, the client
-processes, this harness, the rest of the machine) and how busy the machine was.
+processes, this harness, the rest of the machine) and how busy the machine was. Given the
+scratch database's name, PostgreSQL backends connected to other databases (other
+benchmarks or tests sharing the server) count apart, as `postgresql_others`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,29 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bench.harness.servers import Server
 
+def backend_database(pid: int) -> str | None:
+    """The database a PostgreSQL backend serves, from its process title
+    ("postgres: 15/main: user dbname host(port) state"); None for the server's own
+    processes (checkpointer, WAL writer, ...) and when the title cannot be read."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, UnicodeDecodeError):
+        return None
+    parts = title.split(": ", 2)
+    words = parts[2].split() if len(parts) == 3 else []
+    if len(words) >= 3 and (words[2].endswith(")") or words[2] == "[local]"):
+        return words[1]
+    return None
+
+
 class CpuShares:
     """Cores used by each role while it runs: the service's processes, PostgreSQL, this
     harness's client processes (driver, subscribers), and the rest of the machine, sampled
     from /proc every 0.5 s (a process that ends between samples loses at most 0.5 s)."""
 
-    def __init__(self, service: Server | None) -> None:
+    def __init__(self, service: Server | None, database: str | None = None) -> None:
         self._group = service.proc.pid if service is not None else None
+        self._database = database
         self._first: dict[int, tuple[str, int]] = {}
         self._last: dict[int, int] = {}
         self._started = time.monotonic()
@@ -44,7 +62,9 @@ class CpuShares:
         if pgrp == self._group:
             return "service"
         if name == "postgres":
-            return "postgresql"
+            other = self._database is not None and backend_database(pid) not in (
+                None, self._database)
+            return "postgresql_others" if other else "postgresql"
         return "clients" if ppid == me else "other"
 
     def _sample(self, baseline: bool = False) -> None:

@@ -32,7 +32,7 @@ def e2e_service(ctx: Context, rate: float, subscribers: int, duration_s: float, 
             f"({ready['failed']} failed)")
         rss_before = ctx.service.rss()  # type: ignore[union-attr]
         waits = PgWaits(ctx, duration_s)
-        cpu = CpuShares(ctx.service)
+        cpu = CpuShares(ctx.service, ctx.db_name)
         drove = drive({"base_url": base, "seed": seed, "prank_share": 0.3, "mode": "open",
                        "rate": rate, "duration_s": duration_s, "max_in_flight": 64},
                       duration_s + 600)

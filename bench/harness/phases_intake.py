@@ -21,7 +21,7 @@ from bench.harness.servers import Server, free_port
 
 def phase_bare_insert(ctx: Context) -> dict[str, Any]:
     connections = ctx.workers * ctx.pool_per_worker
-    cpu = CpuShares(None)  # the inserting process counts as a client
+    cpu = CpuShares(None, ctx.db_name)  # the inserting process counts as a client
     out = subprocess.run(
         [sys.executable, "-m", "bench.bare_insert", "--dsn", ctx.db_url, "--connections",
          str(connections), "--duration", str(ctx.plan.bare_insert_s)],
@@ -45,7 +45,7 @@ def phase_bare_api(ctx: Context) -> dict[str, Any]:
         drive(intake_spec(server.base_url, ctx, mode="open", rate=20,
                           duration_s=ctx.plan.warmup_s, login=False), 120)
         profiler = Profiler(ctx, "bare_api", ctx.plan.intake_s, server)
-        cpu = CpuShares(server)
+        cpu = CpuShares(server, ctx.db_name)
         result = drive(intake_spec(server.base_url, ctx, mode="closed",
                                    concurrency=ctx.plan.intake_concurrency,
                                    duration_s=ctx.plan.intake_s, login=False),
@@ -63,7 +63,7 @@ def phase_intake(ctx: Context) -> dict[str, Any]:
     base = ctx.service.base_url  # type: ignore[union-attr]
     drive(intake_spec(base, ctx, mode="open", rate=20, duration_s=ctx.plan.warmup_s), 120)
     waits = PgWaits(ctx, max(1.0, ctx.plan.intake_s - 1))
-    cpu = CpuShares(ctx.service)
+    cpu = CpuShares(ctx.service, ctx.db_name)
     saturation = drive(intake_spec(base, ctx, mode="closed",
                                    concurrency=ctx.plan.intake_concurrency,
                                    duration_s=ctx.plan.intake_s), ctx.plan.intake_s + 120)

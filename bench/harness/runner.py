@@ -26,6 +26,7 @@ from bench.harness.phases_load import phase_soak, phase_surge
 from bench.harness.profiler import Profiler
 from bench.harness.report import targets_report
 from bench.harness.servers import raise_nofile
+from bench.harness.year_of_data import load_year
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -56,6 +57,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["meta"]["database"] = name
     try:
         results["meta"]["postgres"] = run_async(server_facts(url))
+        results["meta"]["year_of_data"] = run_async(load_year(url)) if args.year_of_data \
+            else None
 
         def phase(key: str, body: Callable[[Context], dict[str, Any]]) -> None:
             if key not in phases:
