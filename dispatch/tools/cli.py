@@ -187,9 +187,9 @@ def audit_verify() -> None:
     settings = _settings()
 
     async def run() -> None:
-        import asyncpg
+        from dispatch.core.databases import connect_any
 
-        conn = await asyncpg.connect(settings.sync_database_url)
+        conn = await connect_any(settings.sync_database_url, timeout=5)
         try:
             while await Sealer().seal_pending(conn):
                 pass
