@@ -21,12 +21,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bench.bench_stats import YEAR_CALLS, YEAR_INCIDENTS, YEAR_SURGE_INCIDENTS
 from bench.harness.common import SECRET, log
-
-# bench_stats' defaults (its command line's): a year of a 112 center of this region.
-YEAR_CALLS = 1_100_000
-YEAR_INCIDENTS = 350_000
-YEAR_SURGE_INCIDENTS = 35_000
 
 CANCEL_OPEN_OF_CLOSED_SQL = """
 UPDATE assignments a SET status = 'cancelled', updated_at = i.closed_at

@@ -40,8 +40,8 @@ Definitions (all counts are over rows whose timestamp falls in the shift window)
   call came after the first assignment (a call attached later to a running incident).
   ``median_call_to_dispatch_s`` / ``p90_call_to_dispatch_s``; null when no incident counts.
 - ``operators``: per username, ``calls`` taken (``calls.operator_id``) and ``incidents``
-  created (``incidents.created_by``) in the shift; calls without an operator are not
-  attributed.
+  created (``incidents.created_by``, merged ones included) in the shift, by username;
+  calls without an operator are not attributed.
 
 Medians and 90th percentiles are PostgreSQL's ``percentile_cont`` (linear interpolation:
 10, 20, 30, 40 s give a median of 25 and a p90 of 37), rounded to the millisecond; no rows
@@ -69,64 +69,139 @@ AGENCY_FIELDS = ("assigned", "acknowledged", "completed", "unacknowledged", "esc
                  "p90_dispatch_to_scene_s")
 CSV_HEADER = ("section", "item", "field", "value")
 
+
+def _seconds_sql(interval: str) -> str:
+    """SQL for an interval's length in seconds, float8: the value of
+    `extract(epoch FROM interval)::float8`, whose numeric arithmetic cost 0.15 us a row
+    (6 ms of the agencies statement on the surge shift). Under a day the interval is
+    microseconds only and date_part divides them by 10^6 in float8, rounded once as the
+    numeric's conversion is; from a day on it adds the days' seconds after rounding, which
+    can differ in the last bit, so those take extract."""
+    return (f"CASE WHEN ({interval}) > interval '-1 day' AND ({interval}) < interval '1 day'"
+            f" THEN date_part('epoch', {interval}) ELSE extract(epoch FROM {interval})::float8"
+            " END")
+
+
 # Every statement takes the half-open shift window [:start, :end) in UTC.
-# One row per (disposition, hour of the shift): at most 7 x 24 rows, one index range scan.
+# Calls: one index range scan, grouped twice (GROUPING SETS): per (disposition, hour of the
+# shift), at most 7 x 24 rows with no username, and per operator, rows without a
+# disposition. Rows go into their hour with date_bin (integer arithmetic); the numeric
+# extract(epoch ...) per call took half the statement, so it runs once per group. The
+# operators' counts used to be a statement of their own, scanning the calls and the
+# incidents again: for the 35,000-incident surge shift calls + incidents + operators took
+# 44 ms, now 25 (bench/bench_stats.py).
 CALLS_SQL = """
-SELECT coalesce(disposition, 'none') AS disposition,
-       floor(extract(epoch FROM received_at - :start) / 3600)::int AS hour,
-       count(*) AS n
-FROM calls
-WHERE received_at >= :start AND received_at < :end
-GROUP BY 1, 2
+SELECT g.disposition, (extract(epoch FROM g.hour_start - :start) / 3600)::int AS hour,
+       u.username, g.n
+FROM (
+    SELECT coalesce(disposition, 'none') AS disposition,
+           date_bin('1 hour', received_at, :start) AS hour_start,
+           operator_id,
+           count(*) AS n
+    FROM calls
+    WHERE received_at >= :start AND received_at < :end
+    GROUP BY GROUPING SETS ((1, 2), (3))
+) g
+LEFT JOIN users u ON u.id = g.operator_id
 """
 
+# Incidents: per (category, priority, merged), and per operator (rows without a category).
 INCIDENTS_SQL = """
-SELECT category, priority, merged_into IS NOT NULL AS merged, count(*) AS n
-FROM incidents
-WHERE created_at >= :start AND created_at < :end
-GROUP BY 1, 2, 3
+SELECT g.category, g.priority, g.merged, u.username, g.n
+FROM (
+    SELECT category, priority, merged_into IS NOT NULL AS merged, created_by,
+           count(*) AS n
+    FROM incidents
+    WHERE created_at >= :start AND created_at < :end
+    GROUP BY GROUPING SETS ((1, 2, 3), (4))
+) g
+LEFT JOIN users u ON u.id = g.created_by
 """
 
-AGENCIES_SQL = """
-SELECT ag.code,
-       count(*) AS assigned,
-       count(a.acknowledged_at) AS acknowledged,
-       count(*) FILTER (WHERE a.status = 'completed') AS completed,
-       count(*) FILTER (WHERE a.status IN ('queued', 'escalated')) AS unacknowledged,
-       count(*) FILTER (WHERE a.status = 'escalated') AS escalated,
-       percentile_cont(0.5) WITHIN GROUP (
-           ORDER BY extract(epoch FROM a.acknowledged_at - a.created_at)::float8
-       ) AS median_ack_s,
-       percentile_cont(0.9) WITHIN GROUP (
-           ORDER BY extract(epoch FROM a.acknowledged_at - a.created_at)::float8
-       ) AS p90_ack_s
-FROM assignments a
-JOIN agencies ag ON ag.id = a.agency_id
-WHERE a.created_at >= :start AND a.created_at < :end
-GROUP BY ag.code
+# Grouped by agency_id (a hash aggregate, no sort of the shift's assignments by code); each
+# agency's acknowledgement times are collected in an array and only those are sorted for the
+# percentiles. The same numbers as grouping the join by code with two percentile_cont over
+# the rows: 55 -> 35 ms on the 35,000-incident surge shift (bench/bench_stats.py).
+AGENCIES_SQL = f"""
+WITH counted AS (
+    SELECT agency_id,
+           count(*) AS assigned,
+           count(acknowledged_at) AS acknowledged,
+           count(*) FILTER (WHERE status = 'completed') AS completed,
+           count(*) FILTER (WHERE status IN ('queued', 'escalated')) AS unacknowledged,
+           count(*) FILTER (WHERE status = 'escalated') AS escalated,
+           array_agg({_seconds_sql("acknowledged_at - created_at")})
+               FILTER (WHERE acknowledged_at IS NOT NULL) AS ack_s
+    FROM assignments
+    WHERE created_at >= :start AND created_at < :end
+    GROUP BY agency_id
+)
+SELECT ag.code, c.assigned, c.acknowledged, c.completed, c.unacknowledged, c.escalated,
+       p.median_ack_s, p.p90_ack_s
+FROM counted c
+JOIN agencies ag ON ag.id = c.agency_id
+CROSS JOIN LATERAL (
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS median_ack_s,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY s) AS p90_ack_s
+    FROM unnest(c.ack_s) s
+) p
 ORDER BY ag.code
 """
 
-# Grouped joins, not per-incident `(SELECT min(...) WHERE incident_id = i.id)`: for those
-# the planner's min/max rewrite walks ix_assignments_created_at / ix_calls_received_at
-# from the start for every incident, quadratic in the shift's size (a 35,000-incident
-# surge shift ran past the statement timeout).
-TIMES_SQL = """
-WITH shift_incidents AS MATERIALIZED (
-    SELECT id FROM incidents
-    WHERE created_at >= :start AND created_at < :end AND merged_into IS NULL
-), first_assigned AS (
-    SELECT a.incident_id, min(a.created_at) AS at
-    FROM assignments a JOIN shift_incidents s ON s.id = a.incident_id
-    GROUP BY a.incident_id
-), first_call AS (
-    SELECT c.incident_id, min(c.received_at) AS at
-    FROM calls c JOIN shift_incidents s ON s.id = c.incident_id
-    GROUP BY c.incident_id
+# Call-to-dispatch: one hash aggregate over (a) every call of the shift's incidents, found
+# through ix_calls_incident_id (one index descent per incident, whatever the call's age), and
+# (b) the assignments created in [start - 1 day, end + 1 hour), a range of
+# ix_assignments_created_at; then an exact per-incident look-up for the few incidents (b)
+# may have got wrong. Exact, because:
+# - Calls: all of them. A call can be any age: `received_at` comes from the client, an old
+#   stored call can open or join an incident (calls/actions.py), a merge moves calls.
+# - Assignments: rows are made only by assignments/records.py:new_assignment, with the
+#   `now` of the transaction that opens the incident (the incident's own created_at) or of
+#   a later one that found it (reroute, manual, escalation of one of its overdue
+#   assignments), so never before the incident was created.
+#   Only a merge moves an assignment to another incident, and it records the survivor in
+#   incident_merges (never deleted; an unmerge moves it back where it was). So an incident
+#   of the shift that never took a merge has no assignment before `start`: (b) holds its
+#   first one unless it has none before `end + 1 hour`. For those (no row in (b)) and for
+#   merge survivors, the lateral takes the minimum over all its assignments. The day
+#   before `start` covers clocks of different processes disagreeing by up to a day.
+# Min over a whole table per incident needs GROUP BY: without it the planner rewrites
+# min() into a walk of ix_assignments_created_at from the start for every incident
+# (quadratic: a 35,000-incident surge shift ran past the statement timeout). Grouped joins
+# of the whole tables (hashing all of calls and assignments, 24,700 blocks read past
+# shared_buffers) took 214-381 ms on that shift; this, 119-121 ms (bench/bench_stats.py).
+TIMES_SQL = f"""
+WITH firsts AS (
+    SELECT t.incident_id, min(t.call_at) AS call_at, min(t.assigned_at) AS assigned_at
+    FROM (
+        SELECT c.incident_id, c.received_at AS call_at, NULL::timestamptz AS assigned_at
+        FROM calls c
+        WHERE c.incident_id = ANY (ARRAY(
+            SELECT id FROM incidents
+            WHERE created_at >= :start AND created_at < :end AND merged_into IS NULL))
+        UNION ALL
+        SELECT a.incident_id, NULL, a.created_at
+        FROM assignments a
+        WHERE a.created_at >= CAST(:start AS timestamptz) - interval '1 day'
+          AND a.created_at < CAST(:end AS timestamptz) + interval '1 hour'
+    ) t
+    GROUP BY t.incident_id
+    HAVING min(t.call_at) IS NOT NULL
 ), measured AS (
-    SELECT extract(epoch FROM fa.at - fc.at)::float8 AS seconds
-    FROM first_assigned fa JOIN first_call fc USING (incident_id)
-    WHERE fa.at >= fc.at
+    SELECT {_seconds_sql("delay")} AS seconds
+    FROM (
+        SELECT coalesce(x.at, f.assigned_at) - f.call_at AS delay
+        FROM firsts f
+        LEFT JOIN LATERAL (
+            SELECT min(a.created_at) AS at
+            FROM assignments a
+            WHERE a.incident_id = f.incident_id
+              AND (f.assigned_at IS NULL
+                   OR f.incident_id IN (SELECT into_id FROM incident_merges))
+            GROUP BY a.incident_id
+        ) x ON true
+        WHERE coalesce(x.at, f.assigned_at) >= f.call_at
+    ) delays
 )
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_s,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS p90_s,
@@ -159,32 +234,12 @@ GROUP BY agency
 ORDER BY agency
 """
 
-OPERATORS_SQL = """
-WITH taken AS (
-    SELECT operator_id AS user_id, count(*) AS n
-    FROM calls
-    WHERE received_at >= :start AND received_at < :end AND operator_id IS NOT NULL
-    GROUP BY operator_id
-), created AS (
-    SELECT created_by AS user_id, count(*) AS n
-    FROM incidents
-    WHERE created_at >= :start AND created_at < :end AND created_by IS NOT NULL
-    GROUP BY created_by
-)
-SELECT u.username, coalesce(taken.n, 0) AS calls, coalesce(created.n, 0) AS incidents
-FROM taken
-FULL JOIN created USING (user_id)
-JOIN users u ON u.id = user_id
-ORDER BY u.username
-"""
-
 QUERIES = {
     "calls": CALLS_SQL,
     "incidents": INCIDENTS_SQL,
     "agencies": AGENCIES_SQL,
     "times": TIMES_SQL,
     "units": UNITS_SQL,
-    "operators": OPERATORS_SQL,
 }
 
 
@@ -263,10 +318,15 @@ async def shift_figures(
     start, end = shift_window(settings, day, name)
     window = {"start": start, "end": end}
 
+    operators: dict[str, dict[str, int]] = {}
     by_disposition = {d: 0 for d in (*DISPOSITIONS, NO_DISPOSITION)}
     hours = shift_hours(settings, start, end)
     by_hour = dict.fromkeys(hours, 0)
-    for disposition, hour, n in await session.execute(text(CALLS_SQL), window):
+    for disposition, hour, username, n in await session.execute(text(CALLS_SQL), window):
+        if disposition is None:  # the per-operator grouping set
+            if username is not None:
+                operators.setdefault(username, {"calls": 0, "incidents": 0})["calls"] += n
+            continue
         by_disposition[disposition] = by_disposition.get(disposition, 0) + n
         by_hour[hours[min(hour, len(hours) - 1)]] += n
     total_calls = sum(by_disposition.values())
@@ -275,7 +335,13 @@ async def shift_figures(
     by_category: dict[str, int] = {}
     by_priority = dict.fromkeys(PRIORITIES, 0)
     merged_away = 0
-    for category, priority, merged, n in await session.execute(text(INCIDENTS_SQL), window):
+    for category, priority, merged, username, n in await session.execute(
+        text(INCIDENTS_SQL), window
+    ):
+        if category is None:  # the per-operator grouping set
+            if username is not None:
+                operators.setdefault(username, {"calls": 0, "incidents": 0})["incidents"] += n
+            continue
         if merged:
             merged_away += n
             continue
@@ -305,10 +371,6 @@ async def shift_figures(
         figures["p90_dispatch_to_scene_s"] = _seconds(row.p90_s)
 
     times = (await session.execute(text(TIMES_SQL), window)).one()
-    operators = {
-        row.username: {"calls": row.calls, "incidents": row.incidents}
-        for row in await session.execute(text(OPERATORS_SQL), window)
-    }
 
     zone = settings.zone
     return {
@@ -335,7 +397,7 @@ async def shift_figures(
             "median_call_to_dispatch_s": _seconds(times.median_s),
             "p90_call_to_dispatch_s": _seconds(times.p90_s),
         },
-        "operators": operators,
+        "operators": dict(sorted(operators.items())),
     }
 
 
