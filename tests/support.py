@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from dispatch.core.feed_hub import FeedHub
 from dispatch.core.settings import Settings
 
 
@@ -85,3 +89,18 @@ async def demo_settings_with_idle_sweeper(
     url = await make_database(migrated=True)
     await load_demo_into(url)
     return make_settings(url, escalation_sweep_interval_s=3600.0)
+
+
+@contextlib.asynccontextmanager
+async def started_hub(hub: FeedHub) -> AsyncIterator[asyncpg.Connection]:
+    """`hub` started and ready (it has read the log once), with a writer connection to
+    its database; both stopped at the end."""
+    await hub.start()
+    writer = await asyncpg.connect(hub._dsn)
+    try:
+        async with asyncio.timeout(10):
+            await hub.wait_ready()
+        yield writer
+    finally:
+        await writer.close()
+        await hub.stop()

@@ -12,6 +12,7 @@ import pytest
 from dispatch.core.background import keep_running
 from dispatch.core.databases import plain_url
 from dispatch.core.feed_hub import FeedHub
+from tests.support import started_hub
 from tests.test_feeds import APPEND
 
 
@@ -66,18 +67,11 @@ async def test_feed_hub_delivers_after_its_reader_fails(
         return await real_advance(conn)
 
     monkeypatch.setattr(hub, "_advance", advance_failing_once)
-    await hub.start()
-    writer = await asyncpg.connect(dsn)
-    try:
-        async with asyncio.timeout(10):
-            await hub.wait_ready()
+    async with started_hub(hub) as writer:
         subscriber, _ = hub.subscribe("BG-TEST")
         seq = await writer.fetchval(APPEND, "after-failure", "BG-TEST")
         hub.wake()
         async with asyncio.timeout(8):
             event = await subscriber.queue.get()
-        assert failures == []  # the failure did happen
-        assert event is not None and event.seq == seq
-    finally:
-        await writer.close()
-        await hub.stop()
+    assert failures == []  # the failure did happen
+    assert event is not None and event.seq == seq

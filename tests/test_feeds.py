@@ -19,7 +19,7 @@ import websockets
 from api.app import create_app
 from dispatch.core.databases import plain_url
 from dispatch.core.feed_hub import FeedHub
-from tests.support import free_port, login, make_settings, serving
+from tests.support import free_port, login, make_settings, serving, started_hub
 
 MENTIKAN = {"lat": -7.47, "lon": 112.43}  # routed to POLSEK-PRAJURITKULON for "crime"
 
@@ -176,11 +176,7 @@ async def test_slow_subscriber_overflows_without_stalling_others(database_url: s
     connection is then closed), while a reading one gets every event."""
     dsn = plain_url(database_url)
     hub = FeedHub(dsn, queue_size=50)
-    await hub.start()
-    writer = await asyncpg.connect(dsn)
-    try:
-        async with asyncio.timeout(10):
-            await hub.wait_ready()
+    async with started_hub(hub) as writer:
         slow, _ = hub.subscribe("SLOW-TEST")
         fast, _ = hub.subscribe("SLOW-TEST")
         received: list[int] = []
@@ -201,9 +197,6 @@ async def test_slow_subscriber_overflows_without_stalling_others(database_url: s
         assert slow.overflowed.is_set()
         assert slow.queue.qsize() == 50  # bounded: nothing beyond the queue is kept
         assert not fast.overflowed.is_set()
-    finally:
-        await writer.close()
-        await hub.stop()
 
 
 class _StuckSocket:
