@@ -95,12 +95,14 @@ async def demo_settings_with_idle_sweeper(
 async def started_hub(hub: FeedHub) -> AsyncIterator[asyncpg.Connection]:
     """`hub` started and ready (it has read the log once), with a writer connection to
     its database; both stopped at the end."""
-    await hub.start()
-    writer = await asyncpg.connect(hub._dsn)
+    writer: asyncpg.Connection | None = None
     try:
+        await hub.start()
+        writer = await asyncpg.connect(hub._dsn)
         async with asyncio.timeout(10):
             await hub.wait_ready()
         yield writer
     finally:
-        await writer.close()
+        if writer is not None:
+            await writer.close()
         await hub.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import asyncpg
 import pytest
@@ -75,3 +76,36 @@ async def test_feed_hub_delivers_after_its_reader_fails(
             event = await subscriber.queue.get()
     assert failures == []  # the failure did happen
     assert event is not None and event.seq == seq
+
+
+async def test_an_event_the_hub_cannot_deliver_cuts_its_subscribers_off(
+    database_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reader's cursor is past a batch before it is handed out: a failure while handing
+    it out must close the subscribers (4008 and a since= replay), never leave them open
+    with a gap they cannot see; the hub then goes on for the next subscriber."""
+    from dispatch.core import feed_hub
+
+    hub = FeedHub(plain_url(database_url))
+    real_from_row = feed_hub.FeedEvent.from_row
+    failures = [ValueError("a payload nobody expected")]
+
+    def from_row_failing_once(row: Any) -> feed_hub.FeedEvent | None:
+        if failures and "CUT-TEST" in (row["agency_codes"] or ()):
+            raise failures.pop()
+        return real_from_row(row)
+
+    monkeypatch.setattr(feed_hub.FeedEvent, "from_row", staticmethod(from_row_failing_once))
+    async with started_hub(hub) as writer:
+        subscriber, _ = hub.subscribe("CUT-TEST")
+        await writer.fetchval(APPEND, "undeliverable", "CUT-TEST")
+        hub.wake()
+        async with asyncio.timeout(5):
+            await subscriber.overflowed.wait()
+            assert await subscriber.queue.get() is None  # the waiting sender is woken
+        assert failures == []
+        later, _ = hub.subscribe("CUT-TEST")
+        seq = await writer.fetchval(APPEND, "later", "CUT-TEST")
+        async with asyncio.timeout(8):
+            event = await later.queue.get()
+        assert event is not None and event.seq == seq

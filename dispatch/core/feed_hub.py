@@ -90,6 +90,14 @@ class Subscriber:
         except asyncio.QueueFull:
             self.overflowed.set()
 
+    def cut_off(self) -> None:
+        """The hub could not deliver some event to it: its connection closes as an
+        overflowed one does (4008 with `since=`), and the client's replay from storage
+        fills the gap. A waiting sender is woken (None) to see it."""
+        self.overflowed.set()
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
     def revoke(self) -> None:
         """Nothing more is offered; a waiting sender is woken (None) to see it."""
         self.revoked.set()
@@ -239,6 +247,16 @@ class FeedHub:
             if conn is not None and not conn.is_closed():
                 conn.terminate()
 
+    def _deliver(self, final: list[Any]) -> None:
+        for row in final:
+            if row["token_generation"] is not None:
+                self._revoke(row["user_id"], row["token_generation"])
+            event = FeedEvent.from_row(row)
+            if event is not None:
+                for subscriber in list(self._subscribers):
+                    if event.visible_to(subscriber.agency_code):
+                        subscriber.offer(event)
+
     async def _advance(self, conn: asyncpg.Connection) -> bool:
         """Deliver the next final events; True when there may be more right away (a full
         batch, or a new hole that may already be final)."""
@@ -248,14 +266,14 @@ class FeedHub:
             fresh = await conn.fetchval(_NEW_XID) if self._finality.new_holes(rows) else None
         final = self._finality.take_final(rows, xmin, fresh)
         if self._subscribers:  # with nobody listening here, only the cursor moves
-            for row in final:
-                if row["token_generation"] is not None:
-                    self._revoke(row["user_id"], row["token_generation"])
-                event = FeedEvent.from_row(row)
-                if event is not None:
-                    for subscriber in list(self._subscribers):
-                        if event.visible_to(subscriber.agency_code):
-                            subscriber.offer(event)
+            try:
+                self._deliver(final)
+            except Exception:
+                # The cursor is already past these rows: cut every subscriber off, so
+                # none is left with a gap it cannot see (keep_running logs and restarts).
+                for subscriber in list(self._subscribers):
+                    subscriber.cut_off()
+                raise
         if self.on_delivered is not None and rows:
             self.on_delivered(self.cursor)
         # A hole seen for the first time is usually a finished rollback: look again at
