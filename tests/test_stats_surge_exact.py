@@ -349,12 +349,12 @@ async def _assert_like_reference(engine: AsyncEngine, window: tuple[datetime, da
     assert times == times_ref, window
     assert agencies == agencies_ref, window
     # calls and incidents carry the operators' counts as a second grouping set
-    assert sorted((d, h, n) for d, h, _, n in calls if d is not None) == sorted(calls_ref)
-    assert sorted((c, p, m, n) for c, p, m, _, n in incidents if c is not None) == sorted(
+    assert sorted((d, h, n) for per_op, d, h, _, n in calls if not per_op) == sorted(calls_ref)
+    assert sorted((c, p, m, n) for per_op, c, p, m, _, n in incidents if not per_op) == sorted(
         incidents_ref)
     operators: dict[str, list[int]] = {}
-    for column, rows in ((0, [(u, n) for d, _, u, n in calls if d is None]),
-                         (1, [(u, n) for c, _, _, u, n in incidents if c is None])):
+    for column, rows in ((0, [(u, n) for per_op, _, _, u, n in calls if per_op]),
+                         (1, [(u, n) for per_op, _, _, _, u, n in incidents if per_op])):
         for username, n in rows:
             if username is not None:
                 operators.setdefault(username, [0, 0])[column] += n

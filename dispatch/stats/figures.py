@@ -84,36 +84,38 @@ def _seconds_sql(interval: str) -> str:
 
 # Every statement takes the half-open shift window [:start, :end) in UTC.
 # Calls: one index range scan, grouped twice (GROUPING SETS): per (disposition, hour of the
-# shift), at most 7 x 24 rows with no username, and per operator, rows without a
-# disposition. Rows go into their hour with date_bin (integer arithmetic); the numeric
+# shift), at most 7 x 24 rows, and per operator (`per_operator`: GROUPING() says which
+# set a row belongs to). Rows go into their hour with date_bin (integer arithmetic); the numeric
 # extract(epoch ...) per call took half the statement, so it runs once per group. The
 # operators' counts used to be a statement of their own, scanning the calls and the
 # incidents again: for the 35,000-incident surge shift calls + incidents + operators took
 # 44 ms, now 25 (bench/bench_stats.py).
 CALLS_SQL = """
-SELECT g.disposition, (extract(epoch FROM g.hour_start - :start) / 3600)::int AS hour,
-       u.username, g.n
+SELECT g.per_operator, g.disposition,
+       (extract(epoch FROM g.hour_start - :start) / 3600)::int AS hour, u.username, g.n
 FROM (
-    SELECT coalesce(disposition, 'none') AS disposition,
+    SELECT GROUPING(operator_id) = 0 AS per_operator,
+           coalesce(disposition, 'none') AS disposition,
            date_bin('1 hour', received_at, :start) AS hour_start,
            operator_id,
            count(*) AS n
     FROM calls
     WHERE received_at >= :start AND received_at < :end
-    GROUP BY GROUPING SETS ((1, 2), (3))
+    GROUP BY GROUPING SETS ((2, 3), (4))
 ) g
 LEFT JOIN users u ON u.id = g.operator_id
 """
 
-# Incidents: per (category, priority, merged), and per operator (rows without a category).
+# Incidents: per (category, priority, merged), and per operator (`per_operator`).
 INCIDENTS_SQL = """
-SELECT g.category, g.priority, g.merged, u.username, g.n
+SELECT g.per_operator, g.category, g.priority, g.merged, u.username, g.n
 FROM (
-    SELECT category, priority, merged_into IS NOT NULL AS merged, created_by,
+    SELECT GROUPING(created_by) = 0 AS per_operator,
+           category, priority, merged_into IS NOT NULL AS merged, created_by,
            count(*) AS n
     FROM incidents
     WHERE created_at >= :start AND created_at < :end
-    GROUP BY GROUPING SETS ((1, 2, 3), (4))
+    GROUP BY GROUPING SETS ((2, 3, 4), (5))
 ) g
 LEFT JOIN users u ON u.id = g.created_by
 """
@@ -322,9 +324,10 @@ async def shift_figures(
     by_disposition = {d: 0 for d in (*DISPOSITIONS, NO_DISPOSITION)}
     hours = shift_hours(settings, start, end)
     by_hour = dict.fromkeys(hours, 0)
-    for disposition, hour, username, n in await session.execute(text(CALLS_SQL), window):
-        if disposition is None:  # the per-operator grouping set
-            if username is not None:
+    rows = await session.execute(text(CALLS_SQL), window)
+    for per_operator, disposition, hour, username, n in rows:
+        if per_operator:
+            if username is not None:  # else calls without an operator
                 operators.setdefault(username, {"calls": 0, "incidents": 0})["calls"] += n
             continue
         by_disposition[disposition] = by_disposition.get(disposition, 0) + n
@@ -335,10 +338,9 @@ async def shift_figures(
     by_category: dict[str, int] = {}
     by_priority = dict.fromkeys(PRIORITIES, 0)
     merged_away = 0
-    for category, priority, merged, username, n in await session.execute(
-        text(INCIDENTS_SQL), window
-    ):
-        if category is None:  # the per-operator grouping set
+    rows = await session.execute(text(INCIDENTS_SQL), window)
+    for per_operator, category, priority, merged, username, n in rows:
+        if per_operator:
             if username is not None:
                 operators.setdefault(username, {"calls": 0, "incidents": 0})["incidents"] += n
             continue
