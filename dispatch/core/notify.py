@@ -70,14 +70,15 @@ class Notifier:
             except DATABASE_LOST as exc:
                 log.warning("NOTIFY failed (%s); the feed hubs' polling covers it",
                             type(exc).__name__)
-                if self._conn is not None:
-                    self._conn.terminate()
-                self._conn = None
+                self._drop_connection()
                 await asyncio.sleep(RETRY_S)
             except Exception:
                 # keep_running logs it and starts again, on a new connection.
-                if self._conn is not None:
-                    self._conn.terminate()
-                self._conn = None
+                self._drop_connection()
                 self._pending.set()
                 raise
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()
+        self._conn = None
