@@ -45,6 +45,7 @@ from dispatch.core.background import start_background
 from dispatch.core.db import make_engine, make_sessionmaker
 from dispatch.core.errors import Unavailable
 from dispatch.core.feed_hub import FeedHub
+from dispatch.core.heap import settled_heap
 from dispatch.core.notify import Notifier
 from dispatch.core.ratelimits import SharedRateLimiter
 from dispatch.core.settings import Settings, load_settings
@@ -112,7 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.notifier = notifier
         await notifier.start()
         try:
-            yield
+            with settled_heap():  # after everything that lives as long as the worker
+                yield
         finally:
             await notifier.stop()
             await hub.stop()

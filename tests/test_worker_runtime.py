@@ -1,0 +1,62 @@
+"""How a worker holds its memory and its database connections: the objects built at start
+are frozen out of the garbage collector's full collections while it serves, and the pool
+hands back the connection used last (the warm one), not the one idle longest."""
+
+from __future__ import annotations
+
+import gc
+
+from sqlalchemy import text
+
+from api.app import create_app
+from dispatch.core.db import make_engine
+from dispatch.core.heap import settled_heap
+from dispatch.core.settings import Settings
+from tests.support import started_client
+
+
+def test_settled_heap_freezes_what_lives_and_collects_the_rest() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.other: Node | None = None
+
+    garbage = Node()
+    garbage.other = Node()
+    garbage.other.other = garbage  # a cycle only the collector can free
+    kept = Node()
+    collected_before = gc.get_stats()[2]["collected"]
+    del garbage
+    with settled_heap() as frozen:
+        assert frozen > 0 and gc.get_freeze_count() > 0
+        assert gc.get_stats()[2]["collected"] >= collected_before + 2  # the cycle went
+        assert not any(obj is kept for obj in gc.get_objects())  # frozen: not tracked
+    assert gc.get_freeze_count() == 0
+    assert any(obj is kept for obj in gc.get_objects())
+
+
+async def test_a_serving_worker_has_its_heap_frozen_until_it_stops(settings: Settings) -> None:
+    app = create_app(settings)
+    async for client in started_client(app):
+        assert (await client.get("/healthz")).status_code == 200
+        assert gc.get_freeze_count() > 10_000  # the app, its indexes, the libraries
+    assert gc.get_freeze_count() == 0
+
+
+async def test_the_pool_hands_back_the_connection_used_last(settings: Settings) -> None:
+    """With first-in-first-out a lone request went to the coldest of the 20 connections,
+    whose backend had not planned its statements yet (20–30 ms instead of 3)."""
+    engine = make_engine(settings)
+    pid = text("SELECT pg_backend_pid()")
+    try:
+        first, second = engine.connect(), engine.connect()
+        await first.start()
+        await second.start()
+        first_pid = (await first.execute(pid)).scalar_one()
+        second_pid = (await second.execute(pid)).scalar_one()
+        await first.close()
+        await second.close()  # returned last
+        for _ in range(3):
+            async with engine.connect() as again:
+                assert (await again.execute(pid)).scalar_one() == second_pid != first_pid
+    finally:
+        await engine.dispose()
