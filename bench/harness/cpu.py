@@ -99,3 +99,17 @@ class CpuShares:
         cores = {role: round(n / hz / elapsed, 2) for role, n in sorted(ticks.items())}
         cores["machine_busy"] = round(busy / max(total, 1) * (os.cpu_count() or 1), 2)
         return cores
+
+
+def machine_times() -> list[int]:
+    """The machine's CPU time counters (/proc/stat's first line, in clock ticks): user,
+    nice, system, idle, iowait, irq, softirq, steal, …"""
+    return [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
+def stolen_share(before: list[int], after: list[int]) -> float:
+    """The share of the machine's time the hypervisor gave to other guests between two
+    `machine_times` readings: on a shared virtual machine a benchmark that ran while this
+    was high measured the neighbours, not the code."""
+    spent = [b - a for a, b in zip(before[:8], after[:8], strict=True)]
+    return round(spent[7] / max(1, sum(spent)), 3)
