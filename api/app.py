@@ -50,6 +50,7 @@ from dispatch.core.notify import Notifier
 from dispatch.core.ratelimits import SharedRateLimiter
 from dispatch.core.settings import Settings, load_settings
 from dispatch.stats.feed import run_stats_publisher
+from dispatch.units.osmand import UNKNOWN_DEVICE_KEY_PREFIX
 from dispatch.units.retention import run_pruning
 
 
@@ -88,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine, rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst,
             sync_interval_s=settings.rate_limit_sync_s)
         app.state.login_limiter = failed_login_limiter(engine, settings)
-        app.state.unknown_device_limiter = failed_login_limiter(engine, settings)
+        app.state.unknown_device_limiter = failed_login_limiter(
+            engine, settings, watch_prefix=UNKNOWN_DEVICE_KEY_PREFIX)
         guard = SessionGuard(engine)
         app.state.session_guard = guard
         with contextlib.suppress(Unavailable):  # requests wait for it if it failed

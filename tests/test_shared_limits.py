@@ -4,11 +4,14 @@
   the rate refills), not twice the burst as per-process buckets did.
 - Failed log-ins per source address: the allowance is shared, and once spent both
   processes answer 429 with Retry-After, even for the right password.
+- Unknown tracker ids per source address: a block made in one process holds in the
+  other within a sync, although each checks it without asking the database.
 - X-Forwarded-For counts only from a trusted proxy (here process A trusts 127.0.0.1;
   process B trusts nobody and counts every request against the real peer)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import AsyncIterator
@@ -88,3 +91,25 @@ async def test_failed_logins_per_address_are_shared_and_forwarded_for_only_from_
     # The forwarded client that did not fail is still let in through A.
     assert (await _login(first, "operator", "operator-demo-112", "198.51.100.8")
             ).status_code == 200
+
+
+async def test_unknown_device_ids_block_the_address_in_every_process(
+    pair: tuple[Served, Served],
+) -> None:
+    first, second = pair
+    spot = {"lat": "-7.47", "lon": "112.43"}
+    known = {"id": "demo-psc119-mjk-kota-1", **spot}  # a demo ambulance's tracker
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert (await client.get(f"{second.base_url}/osmand", params=known)).status_code == 200
+        guesses = [(await client.get(f"{first.base_url}/osmand", params={
+            "id": f"guess-{n:010d}", **spot})).status_code for n in range(FAILURES + 1)]
+        assert guesses == [404] * FAILURES + [429]
+        # B never saw this address fail: its next sync reads the block back.
+        deadline = time.monotonic() + 5
+        while True:
+            answer = await client.get(f"{second.base_url}/osmand", params=known)
+            if answer.status_code != 200 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        assert answer.status_code == 429
+        assert int(answer.headers["retry-after"]) >= 1

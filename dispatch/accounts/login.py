@@ -36,12 +36,15 @@ class IssuedToken:
     expires_in: int
 
 
-def failed_login_limiter(engine: AsyncEngine, settings: Settings) -> SharedRateLimiter:
+def failed_login_limiter(engine: AsyncEngine, settings: Settings, *,
+                         watch_prefix: str | None = None) -> SharedRateLimiter:
     """`login_failures_per_address` failures at once, then one more per
-    `login_failure_window_s / login_failures_per_address` seconds."""
+    `login_failure_window_s / login_failures_per_address` seconds. With `watch_prefix`
+    the blocks of those keys are read back at every sync (for a check made locally)."""
     failures = settings.login_failures_per_address
     return SharedRateLimiter(engine, rate_per_s=failures / settings.login_failure_window_s,
-                             burst=failures, sync_interval_s=settings.rate_limit_sync_s)
+                             burst=failures, sync_interval_s=settings.rate_limit_sync_s,
+                             watch_prefix=watch_prefix)
 
 
 async def log_in(

@@ -9,6 +9,12 @@ under the row's lock, for each request; once refused it answers by itself until 
 refusal's time is up. So a limit holds across processes: what they can overshoot is at
 most what they grant locally between two syncs, and only while far from the limit.
 
+A limiter of rare failures on a hot path (unknown tracker ids, checked before every
+OsmAnd fix) is asked locally: `blocked_for` reads this process's view, which `record`
+updates from the database and which every sync refreshes with the keys of its
+`watch_prefix` that are blocked anywhere, so a block made by one process holds in the
+others within `sync_interval_s`, without a database round trip per fix.
+
 When the database cannot be reached the limiter lets requests through (the request will
 meet the same outage and answer 503 itself): a limit must never stop an operator."""
 
@@ -19,10 +25,12 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Text, text
+from sqlalchemy import DateTime, Row, Text, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,6 +50,11 @@ _SYNC = text("""
     FROM unnest(CAST(:keys AS text[]), CAST(:used AS integer[])) AS u(key, used)
     CROSS JOIN LATERAL rate_limit_take(u.key, u.used, false, :emission, :tolerance) AS t
     ORDER BY u.key
+""")
+_BLOCKED = text("""
+    SELECT key, extract(epoch FROM tat)::float8 AS tat, extract(epoch FROM now())::float8 AS db_now
+    FROM rate_limits
+    WHERE tat > now() + make_interval(secs => :tolerance) AND starts_with(key, :prefix)
 """)
 _PRUNE = text("DELETE FROM rate_limits WHERE tat < now() - interval '1 hour'")
 
@@ -66,8 +79,9 @@ class SharedRateLimiter:
     """`rate` requests per second per key, `burst` at once, across all processes."""
 
     def __init__(self, engine: AsyncEngine, *, rate_per_s: float, burst: int,
-                 sync_interval_s: float = 0.2) -> None:
+                 sync_interval_s: float = 0.2, watch_prefix: str | None = None) -> None:
         self.engine = engine
+        self.watch_prefix = watch_prefix  # keys whose blocks each sync reads back
         self.emission_s = 1.0 / rate_per_s
         self.tolerance_s = max(0, burst - 1) * self.emission_s
         self.sync_interval_s = sync_interval_s
@@ -104,11 +118,14 @@ class SharedRateLimiter:
 
     async def blocked(self, key: str) -> float:
         """Seconds `key` must wait before its next event is allowed (0: not blocked),
-        read from the database (for rare events such as log-ins)."""
+        read from the database (for rare events such as log-ins; `blocked_for` answers
+        from this process's view)."""
         await self._ask(key, want=False)
         return self.blocked_for(key)
 
     def blocked_for(self, key: str) -> float:
+        """The same from this process's view: what `record` last read, and the blocks
+        of `watch_prefix` keys read back by the last sync."""
         state = self._keys.get(key)
         if state is None:
             return 0.0
@@ -162,12 +179,18 @@ class SharedRateLimiter:
         back. Returns how many keys were sent."""
         async with self._lock:
             pending = sorted((k, s.used) for k, s in self._keys.items() if s.used)
-            if not pending:
+            if not pending and self.watch_prefix is None:
                 return 0
+            rows: Sequence[Row[Any]] = []
             async with self.engine.connect() as conn:
-                rows = (await conn.execute(_SYNC, {
-                    "keys": [k for k, _ in pending], "used": [u for _, u in pending],
-                    "emission": self.emission_s, "tolerance": self.tolerance_s})).all()
+                if pending:
+                    rows = (await conn.execute(_SYNC, {
+                        "keys": [k for k, _ in pending], "used": [u for _, u in pending],
+                        "emission": self.emission_s, "tolerance": self.tolerance_s})).all()
+                if self.watch_prefix is not None:
+                    for row in (await conn.execute(_BLOCKED, {
+                            "tolerance": self.tolerance_s, "prefix": self.watch_prefix})):
+                        self._remember(row.key, row.tat - (row.db_now - time.time()), 0)
                 await conn.commit()
             sent = dict(pending)
             for row in rows:

@@ -19,6 +19,9 @@ from typing import Any
 from dispatch.core.errors import Invalid
 from dispatch.units.positions import Fix
 
+# The rate-limit key of an address that sent unknown device ids (api/units.py).
+UNKNOWN_DEVICE_KEY_PREFIX = "osmand-unknown:"
+
 KNOT_KMH = 1.852
 
 
