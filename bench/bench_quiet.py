@@ -1,0 +1,133 @@
+"""A worker when the room is quiet (a night shift): one request at a time, and what a full
+garbage collection costs it.
+
+    python -m bench.bench_quiet [--requests 40] [--workers 2]
+
+On a scratch database with the demo region and 100 units: a `dispatch serve --workers N`
+process group answers `--requests` requests of each kind one after another (an OsmAnd
+fix, a call with a category, a batch of 50 fixes); reported are the first request of each
+kind (a fresh worker: each new database connection's backend plans the statement once)
+and the median and worst of the rest. Then, in this process, the app is started as a
+worker starts it and a full collection (`gc.collect()`) is timed with the start-up heap
+as it is frozen while serving (dispatch/core/heap.py) and unfrozen. The database is
+dropped at the end."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bench.bench_units import ADMIN_URL, Load, _free_port, _insert_units, _token
+from bench.harness.common import SERVICE_ENV
+from bench.harness.servers import Server
+from bench.http_client import HttpClient
+from dispatch.core.databases import create_database, drop_database, sqlalchemy_url
+from dispatch.core.db import make_engine
+from dispatch.core.settings import Settings
+from dispatch.tools.demo import load_demo_into
+from dispatch.tools.migrate import upgrade_async
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1e3, 2)
+
+
+async def _one_at_a_time(send: Callable[[int], Awaitable[int]], n: int) -> dict[str, Any]:
+    took = []
+    for i in range(n):
+        started = time.perf_counter()
+        status = await send(i)
+        took.append(time.perf_counter() - started)
+        assert status in (200, 201), status
+    rest = took[1:]
+    return {"first_ms": _ms(took[0]), "median_ms": _ms(statistics.median(rest)),
+            "max_ms": _ms(max(rest))}
+
+
+async def _served(url: str, env: dict[str, str], requests: int, workers: int,
+                  units: list[tuple[str, str]], name: str) -> dict[str, Any]:
+    port = _free_port()
+    logs = Path("/tmp") / name
+    logs.mkdir(exist_ok=True)
+    server = Server("service", [sys.executable, "-m", "dispatch.tools.cli", "serve",
+                                "--port", str(port), "--workers", str(workers)],
+                    {**env, "DATABASE_URL": url}, port, logs)
+    try:
+        server.wait_ready("/readyz")
+        client = HttpClient(server.base_url, max_connections=4)
+        load = Load(client, await _token(client, "operator"), await _token(client, "aml-gateway"))
+        batch = [code for code, _ in units[50:]]
+        result = {
+            "osmand_fix": await _one_at_a_time(
+                lambda i: load.osmand(units[i % 50][1]), requests),
+            "call_with_category": await _one_at_a_time(load.intake, requests),
+            "batch_of_50_fixes": await _one_at_a_time(lambda _: load.batch(batch), requests),
+        }
+        await client.close()
+        return result
+    finally:
+        server.stop()
+
+
+async def _full_collection(url: str, env: dict[str, str]) -> dict[str, Any]:
+    os.environ.update({**env, "DATABASE_URL": url})
+    from api.app import create_app  # reads the settings from the environment
+
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        frozen = gc.get_freeze_count()
+
+        def timed() -> float:
+            started = time.perf_counter()
+            gc.collect()
+            return time.perf_counter() - started
+
+        with_freeze = [timed() for _ in range(5)]
+        gc.unfreeze()
+        tracked = len(gc.get_objects())
+        without = [timed() for _ in range(5)]
+        gc.freeze()  # as the lifespan left it: it unfreezes when it ends
+    return {"objects_frozen_at_start": frozen, "objects_tracked_unfrozen": tracked,
+            "full_collection_frozen_ms": _ms(statistics.median(with_freeze)),
+            "full_collection_unfrozen_ms": _ms(statistics.median(without))}
+
+
+async def measure(requests: int, workers: int, admin_url: str) -> dict[str, Any]:
+    name = f"siaga112_bench_quiet_{secrets.token_hex(4)}"
+    url = sqlalchemy_url(await create_database(admin_url, name))
+    engine = make_engine(Settings(database_url=url, demo_mode=True))
+    env = {**SERVICE_ENV, "DISPATCH_SECRET_KEY": secrets.token_hex(32)}
+    try:
+        await upgrade_async(url)
+        await load_demo_into(url)
+        units = await _insert_units(engine, 100)
+        served = await _served(url, {**os.environ, **env}, requests, workers, units, name)
+        return {"requests_per_kind": requests, "workers": workers, **served,
+                **await _full_collection(url, env)}
+    finally:
+        await engine.dispose()
+        await drop_database(admin_url, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--admin-url", default=ADMIN_URL)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(measure(args.requests, args.workers, args.admin_url)),
+                     indent=1))
+
+
+if __name__ == "__main__":
+    main()
