@@ -252,12 +252,14 @@ async def test_positions_batch(client: httpx.AsyncClient, admin: dict, gateway: 
         {"unit_code": "NO-SUCH-UNIT", **spot, "at": newer.isoformat()},
         {"unit_code": first["code"], "lat": 0.0, "lon": 0.0, "at": older.isoformat()},
         {"unit_code": first["code"], **spot, "at": (now + timedelta(hours=1)).isoformat()},
+        # an unknown unit is told as such whatever its time (a guesser learns no more)
+        {"unit_code": "NO-SUCH-UNIT", **spot, "at": (now + timedelta(hours=1)).isoformat()},
     ])
     assert receipt.status_code == 200, receipt.text
     body = receipt.json()
     assert (body["accepted"], body["current"]) == (3, 2)
     assert [(r["index"], r["detail"]) for r in body["rejected"]] == [
-        (2, "no such unit"), (4, "the fix is in the future")]
+        (2, "no such unit"), (4, "the fix is in the future"), (5, "no such unit")]
     position = (await _unit(client, first["code"], admin))["position"]
     assert (position["lat"], position["lon"], position["speed_kmh"], position["heading"],
             position["accuracy_m"]) == (spot["lat"], spot["lon"], 40, 90, 8)

@@ -46,18 +46,34 @@ class Ingested:
     rejected: list[dict[str, Any]] = field(default_factory=list)  # {"index", "detail"}
 
 
-_UNITS = text("""
-    SELECT code, device_id, agency_code FROM units
-    WHERE code = ANY(CAST(:codes AS text[])) OR device_id = ANY(CAST(:devices AS text[]))
-""")
-
+# One statement: the fixes are matched to their units (by code or device id, of the
+# sender's agency when it is one), the valid ones of known units stored, and each unit
+# moved on to its newest fix. `known` lists the fixes whose unit was found (valid or
+# not), so that an unknown id is told apart from a fix refused for its time.
 _STORE = text("""
-WITH fixes AS (
-    SELECT * FROM unnest(CAST(:codes AS text[]), CAST(:ats AS timestamptz[]),
+WITH input AS (
+    SELECT * FROM unnest(CAST(:indexes AS integer[]), CAST(:codes AS text[]),
+                         CAST(:devices AS text[]), CAST(:valid AS boolean[]),
+                         CAST(:ats AS timestamptz[]),
                          CAST(:lats AS float8[]), CAST(:lons AS float8[]),
                          CAST(:accuracies AS float8[]), CAST(:speeds AS float8[]),
                          CAST(:headings AS float8[]))
-        AS f(unit_code, at, lat, lon, accuracy_m, speed_kmh, heading)
+        AS f(idx, code, device_id, valid, at, lat, lon, accuracy_m, speed_kmh, heading)
+),
+matched AS (  -- a code names its unit before a device id does (two joins: an OR in one
+              -- join compared every fix with every unit)
+    SELECT DISTINCT ON (idx) * FROM (
+        SELECT f.*, u.code AS unit_code, u.agency_code, 0 AS named_by
+        FROM input f JOIN units u ON u.code = f.code
+        UNION ALL
+        SELECT f.*, u.code, u.agency_code, 1
+        FROM input f JOIN units u ON u.device_id = f.device_id
+    ) m
+    WHERE CAST(:agency AS text) IS NULL OR agency_code = CAST(:agency AS text)
+    ORDER BY idx, named_by
+),
+fixes AS (
+    SELECT unit_code, at, lat, lon, accuracy_m, speed_kmh, heading FROM matched WHERE valid
 ),
 stored AS (
     INSERT INTO unit_positions (unit_code, at, lat, lon, accuracy_m, speed_kmh, heading)
@@ -78,19 +94,23 @@ locked AS (  -- in code order: two batches never wait for each other in a circle
     FROM units u JOIN newest n ON n.unit_code = u.code
     ORDER BY u.code
     FOR UPDATE OF u
+),
+moved AS (
+    UPDATE units u
+    SET lat = n.lat, lon = n.lon, accuracy_m = n.accuracy_m, speed_kmh = n.speed_kmh,
+        heading = n.heading, position_at = n.at,
+        location = ST_SetSRID(ST_MakePoint(n.lon, n.lat), 4326)::geography,
+        position_event_at = CASE WHEN l.due THEN now() ELSE u.position_event_at END,
+        event_lat = CASE WHEN l.due THEN n.lat ELSE u.event_lat END,
+        event_lon = CASE WHEN l.due THEN n.lon ELSE u.event_lon END,
+        updated_at = now()
+    FROM newest n JOIN locked l ON l.code = n.unit_code
+    WHERE u.code = n.unit_code AND (u.position_at IS NULL OR u.position_at < n.at)
+    RETURNING u.code, u.agency_code, u.kind, u.name, u.status, u.lat, u.lon, u.accuracy_m,
+              u.speed_kmh, u.heading, u.position_at, u.incident_id, u.updated_at, l.due
 )
-UPDATE units u
-SET lat = n.lat, lon = n.lon, accuracy_m = n.accuracy_m, speed_kmh = n.speed_kmh,
-    heading = n.heading, position_at = n.at,
-    location = ST_SetSRID(ST_MakePoint(n.lon, n.lat), 4326)::geography,
-    position_event_at = CASE WHEN l.due THEN now() ELSE u.position_event_at END,
-    event_lat = CASE WHEN l.due THEN n.lat ELSE u.event_lat END,
-    event_lon = CASE WHEN l.due THEN n.lon ELSE u.event_lon END,
-    updated_at = now()
-FROM newest n JOIN locked l ON l.code = n.unit_code
-WHERE u.code = n.unit_code AND (u.position_at IS NULL OR u.position_at < n.at)
-RETURNING u.code, u.agency_code, u.kind, u.name, u.status, u.lat, u.lon, u.accuracy_m,
-          u.speed_kmh, u.heading, u.position_at, u.incident_id, u.updated_at, l.due
+SELECT k.known, m.* FROM (SELECT array_agg(idx) AS known FROM matched) k
+LEFT JOIN moved m ON true
 """)
 
 
@@ -101,33 +121,25 @@ async def ingest(
     """Store the fixes of known units (of `only_agency`, when the sender is an agency);
     the others are rejected one by one with the reason, and the rest still stored."""
     result = Ingested()
-    codes = [f.unit_code for f in fixes if f.unit_code]
-    devices = [f.device_id for f in fixes if f.device_id]
-    known = (await session.execute(_UNITS, {"codes": codes, "devices": devices})).all()
-    by_code = {row.code: row for row in known}
-    by_device = {row.device_id: row for row in known if row.device_id}
-    rows: list[tuple[str, Fix]] = []
-    for index, fix in enumerate(fixes):
-        unit = by_code.get(fix.unit_code or "") or by_device.get(fix.device_id or "")
-        if unit is None or (only_agency is not None and unit.agency_code != only_agency):
-            result.rejected.append({"index": index, "detail": "no such unit"})
-        elif fix.at > now + MAX_FUTURE:
-            result.rejected.append({"index": index, "detail": "the fix is in the future"})
-        elif fix.at < now - retention:
-            result.rejected.append({"index": index,
-                                    "detail": "the fix is older than the retention"})
-        else:
-            rows.append((unit.code, fix))
-    if not rows:
-        return result
-    moved = (await session.execute(_STORE, {
-        "codes": [code for code, _ in rows], "ats": [f.at for _, f in rows],
-        "lats": [f.lat for _, f in rows], "lons": [f.lon for _, f in rows],
-        "accuracies": [f.accuracy_m for _, f in rows],
-        "speeds": [f.speed_kmh for _, f in rows], "headings": [f.heading for _, f in rows],
+    times = [_time_refused(fix, now, retention) for fix in fixes]
+    rows = (await session.execute(_STORE, {
+        "indexes": list(range(len(fixes))), "codes": [f.unit_code for f in fixes],
+        "devices": [f.device_id for f in fixes], "valid": [t is None for t in times],
+        "ats": [f.at for f in fixes], "lats": [f.lat for f in fixes],
+        "lons": [f.lon for f in fixes], "accuracies": [f.accuracy_m for f in fixes],
+        "speeds": [f.speed_kmh for f in fixes], "headings": [f.heading for f in fixes],
+        "agency": only_agency,
         "interval": POSITION_EVENT_INTERVAL_S, "min_move": POSITION_EVENT_MIN_MOVE_M,
     })).all()
-    result.accepted = len(rows)
+    known = set(rows[0].known or ())
+    for index, refused in enumerate(times):
+        if index not in known:
+            result.rejected.append({"index": index, "detail": "no such unit"})
+        elif refused is not None:
+            result.rejected.append({"index": index, "detail": refused})
+        else:
+            result.accepted += 1
+    moved = [row for row in rows if row.code is not None]
     result.current = len(moved)
     # Not in the incident's timeline: its record of the track is unit_positions.
     events = [unit_event("unit.position", unit_view(row), actor=actor)
@@ -135,3 +147,12 @@ async def ingest(
     if events:
         await batch_write.write(session, batch_write.NewRecords(events=events))
     return result
+
+
+def _time_refused(fix: Fix, now: datetime, retention: timedelta) -> str | None:
+    """Why the fix's time makes it unusable, or None."""
+    if fix.at > now + MAX_FUTURE:
+        return "the fix is in the future"
+    if fix.at < now - retention:
+        return "the fix is older than the retention"
+    return None
