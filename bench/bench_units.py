@@ -38,7 +38,7 @@ import orjson
 from sqlalchemy import text
 
 from bench.harness.common import SERVICE_ENV
-from bench.harness.cpu import machine_times, stolen_share
+from bench.harness.cpu import CpuShares, machine_times, stolen_share
 from bench.harness.servers import Server
 from bench.http_client import HttpClient
 from dispatch.core.databases import create_database, drop_database, sqlalchemy_url
@@ -204,10 +204,12 @@ async def run(units: int, duration: float, warm_up: float, calls_per_s: float,
         load_began = time.perf_counter()
         sent = {"osmand": 0, "batch": 0, "intake": 0}
         times_at_start: list[int] = []
+        shares: CpuShares | None = None
         while (elapsed := time.monotonic() - started) < warm_up + duration:
             if not load.measuring and elapsed >= warm_up:
                 load.measuring = True
                 times_at_start = machine_times()
+                shares = CpuShares(server, name)
             while sent["osmand"] < elapsed * osmand_rate:
                 load.fire("osmand", load.osmand(osmand_units[sent["osmand"]
                                                              % len(osmand_units)][1]))
@@ -222,6 +224,7 @@ async def run(units: int, duration: float, warm_up: float, calls_per_s: float,
             await asyncio.sleep(0.005)
         await asyncio.gather(*list(load.tasks))
         steal = stolen_share(times_at_start, machine_times())
+        cores = shares.stop() if shares is not None else {}
 
         async with engine.connect() as connection:
             stored = (await connection.execute(text(
@@ -244,6 +247,7 @@ async def run(units: int, duration: float, warm_up: float, calls_per_s: float,
         return {
             "units": units, "duration_s": duration, "warm_up_s": warm_up, "workers": workers,
             "cpu_stolen_by_other_guests": steal,
+            "cores_used": cores,  # "harness" is this process: the load's client
             "sent": sent,
             "statuses": load.statuses,
             "osmand": _quantiles(load.latency["osmand"]),
