@@ -72,11 +72,11 @@ def _quantiles(samples: list[float]) -> dict[str, float | int]:
             "p99_ms": round(p99 * 1e3, 2), "max_ms": round(ordered[-1] * 1e3, 2)}
 
 
-def _slow_by_second(slow: list[tuple[float, str, float]], began: float) -> dict[int, str]:
+def _slow_by_second(slow: list[tuple[float, float]], began: float) -> dict[int, str]:
     """When the slow requests were sent (second of the run: how many, the slowest), to
     tell a warm-up or a pause from a tail spread over the run."""
     seconds: dict[int, list[float]] = {}
-    for sent_at, _, took in slow:
+    for sent_at, took in slow:
         seconds.setdefault(int(sent_at - began), []).append(took)
     return {second: f"{len(took)} (max {max(took) * 1e3:.0f} ms)"
             for second, took in sorted(seconds.items())}
@@ -113,7 +113,7 @@ class Load:
         self.rejected_fixes = 0
         self.incident_ids: list[str] = []
         self.tasks: set[asyncio.Task[None]] = set()
-        self.slow: list[tuple[float, str, float]] = []  # (sent at, kind, seconds) over 50 ms
+        self.slow: list[tuple[float, float]] = []  # (sent at, seconds) of those over 50 ms
 
     def fire(self, kind: str, coroutine: Any) -> None:
         task = asyncio.create_task(self._timed(kind, coroutine))
@@ -130,7 +130,7 @@ class Load:
         took = time.perf_counter() - started
         latencies[kind].append(took)
         if took > 0.05:
-            self.slow.append((started, kind, took))
+            self.slow.append((started, took))
         self.statuses[kind][status] = self.statuses[kind].get(status, 0) + 1
 
     async def osmand(self, device: str) -> int:

@@ -51,7 +51,7 @@ class CpuShares:
 
     @staticmethod
     def _machine() -> tuple[int, int]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        values = machine_times()
         idle = values[3] + values[4]
         return sum(values) - idle, sum(values)
 
