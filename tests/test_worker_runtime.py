@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 
 from sqlalchemy import text
 
@@ -24,12 +25,13 @@ def test_settled_heap_freezes_what_lives_and_collects_the_rest() -> None:
     garbage = Node()
     garbage.other = Node()
     garbage.other.other = garbage  # a cycle only the collector can free
+    cycle = weakref.ref(garbage)
     kept = Node()
-    collected_before = gc.get_stats()[2]["collected"]
     del garbage
+    assert cycle() is not None  # reference counting alone does not free it
     with settled_heap() as frozen:
         assert frozen > 0 and gc.get_freeze_count() > 0
-        assert gc.get_stats()[2]["collected"] >= collected_before + 2  # the cycle went
+        assert cycle() is None  # collected before the freeze, not frozen with the rest
         assert not any(obj is kept for obj in gc.get_objects())  # frozen: not tracked
     assert gc.get_freeze_count() == 0
     assert any(obj is kept for obj in gc.get_objects())
@@ -49,7 +51,7 @@ async def test_a_serving_worker_has_its_heap_frozen_until_it_stops(settings: Set
 
 async def test_the_pool_hands_back_the_connection_used_last(settings: Settings) -> None:
     """With first-in-first-out a lone request went to the coldest of the 20 connections,
-    whose backend had not planned its statements yet (20–30 ms instead of 3)."""
+    whose backend had not planned its statements yet (20–41 ms instead of 5–8)."""
     engine = make_engine(settings)
     pid = text("SELECT pg_backend_pid()")
     try:

@@ -66,7 +66,7 @@ def make_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         # Last in, first out: a light load keeps reusing the few connections whose
         # backends have already planned its statements and whose driver has already
         # introspected its types; first in, first out rotated every request onto the
-        # coldest of the 20 (a lone /osmand fix took 20–30 ms instead of 5).
+        # coldest of the 20 (a lone /osmand fix took 20–41 ms instead of 5–8).
         "pool_use_lifo": True,
         "pool_timeout": settings.db_connect_timeout_s,
         "connect_args": {
