@@ -121,10 +121,10 @@ async def ingest(
     """Store the fixes of known units (of `only_agency`, when the sender is an agency);
     the others are rejected one by one with the reason, and the rest still stored."""
     result = Ingested()
-    times = [_time_refused(fix, now, retention) for fix in fixes]
+    refusals = [_time_refused(fix, now, retention) for fix in fixes]  # None: usable
     rows = (await session.execute(_STORE, {
-        "indexes": list(range(len(fixes))), "codes": [f.unit_code for f in fixes],
-        "devices": [f.device_id for f in fixes], "valid": [t is None for t in times],
+        "indexes": list(range(len(fixes))), "valid": [r is None for r in refusals],
+        "codes": [f.unit_code for f in fixes], "devices": [f.device_id for f in fixes],
         "ats": [f.at for f in fixes], "lats": [f.lat for f in fixes],
         "lons": [f.lon for f in fixes], "accuracies": [f.accuracy_m for f in fixes],
         "speeds": [f.speed_kmh for f in fixes], "headings": [f.heading for f in fixes],
@@ -132,7 +132,7 @@ async def ingest(
         "interval": POSITION_EVENT_INTERVAL_S, "min_move": POSITION_EVENT_MIN_MOVE_M,
     })).all()
     known = set(rows[0].known or ())
-    for index, refused in enumerate(times):
+    for index, refused in enumerate(refusals):
         if index not in known:
             result.rejected.append({"index": index, "detail": "no such unit"})
         elif refused is not None:
