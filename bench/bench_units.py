@@ -26,7 +26,6 @@ import math
 import os
 import random
 import secrets
-import socket
 import statistics
 import sys
 import time
@@ -39,7 +38,7 @@ from sqlalchemy import text
 
 from bench.harness.common import SERVICE_ENV
 from bench.harness.cpu import CpuShares, machine_times, stolen_share
-from bench.harness.servers import Server
+from bench.harness.servers import Server, free_port
 from bench.http_client import HttpClient
 from dispatch.core.databases import create_database, drop_database, sqlalchemy_url
 from dispatch.core.db import make_engine
@@ -55,12 +54,6 @@ KOTA = (-7.49, -7.45, 112.41, 112.45)  # lat min, lat max, lon min, lon max
 FLEET = (("PSC119-MJK-KOTA", "ambulance"), ("PSC119-MJK", "ambulance"),
          ("POLRES-MJK-KOTA", "patrol"), ("POLSEK-MAGERSARI", "patrol"),
          ("DAMKAR-MJK-KOTA", "fire_engine"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _quantiles(samples: list[float]) -> dict[str, float | int]:
@@ -82,7 +75,7 @@ def _slow_by_second(slow: list[tuple[float, float]], began: float) -> dict[int, 
             for second, took in sorted(seconds.items())}
 
 
-async def _insert_units(engine: Any, count: int) -> list[tuple[str, str]]:
+async def insert_units(engine: Any, count: int) -> list[tuple[str, str]]:
     """(code, device id) of `count` units spread over the fleet's agencies, at random
     places in the city."""
     rows = []
@@ -172,6 +165,29 @@ async def _token(client: HttpClient, username: str) -> str:
     return str(orjson.loads(body)["access_token"])
 
 
+def service_env(url: str) -> dict[str, str]:
+    """The service's environment for a benchmark on the scratch database `url`."""
+    return {**os.environ, **SERVICE_ENV, "DATABASE_URL": url,
+            "DISPATCH_SECRET_KEY": secrets.token_hex(32)}
+
+
+def start_service(env: dict[str, str], workers: int, name: str) -> Server:
+    """`dispatch serve --workers N` on a free port, its log in /tmp/<name>, once ready."""
+    port = free_port()
+    logs = Path("/tmp") / name
+    logs.mkdir(exist_ok=True)
+    server = Server("service", [sys.executable, "-m", "dispatch.tools.cli", "serve",
+                                "--port", str(port), "--workers", str(workers)],
+                    env, port, logs)
+    server.wait_ready("/readyz")
+    return server
+
+
+async def logged_in_load(client: HttpClient) -> Load:
+    """The load's requests, sent as the demo operator and the demo AML gateway."""
+    return Load(client, await _token(client, "operator"), await _token(client, "aml-gateway"))
+
+
 async def run(units: int, duration: float, warm_up: float, calls_per_s: float,
               workers: int, admin_url: str) -> dict[str, Any]:
     name = f"siaga112_bench_units_{secrets.token_hex(4)}"
@@ -181,20 +197,12 @@ async def run(units: int, duration: float, warm_up: float, calls_per_s: float,
     try:
         await upgrade_async(url)
         await load_demo_into(url)
-        fleet = await _insert_units(engine, units)
+        fleet = await insert_units(engine, units)
         osmand_units = fleet[: units // 2]
         batch_units = [code for code, _ in fleet[units // 2:]]
-        port = _free_port()
-        env = {**os.environ, **SERVICE_ENV, "DATABASE_URL": url,
-               "DISPATCH_SECRET_KEY": secrets.token_hex(32)}
-        logs = Path("/tmp") / name
-        logs.mkdir(exist_ok=True)
-        server = Server("service", [sys.executable, "-m", "dispatch.tools.cli", "serve",
-                                    "--port", str(port), "--workers", str(workers)],
-                        env, port, logs)
-        server.wait_ready("/readyz")
+        server = start_service(service_env(url), workers, name)
         client = HttpClient(server.base_url, max_connections=128)
-        load = Load(client, await _token(client, "operator"), await _token(client, "aml-gateway"))
+        load = await logged_in_load(client)
 
         gc.collect()  # the load's own collector pauses would count as the service's latency
         gc.freeze()
