@@ -78,7 +78,11 @@ def insert_args(payload: dict[str, Any]) -> tuple[Any, ...]:
 
 
 async def ensure_table(conn: asyncpg.Connection) -> None:
-    await conn.execute(TABLE_SQL)
+    """Create the table once: the bare API's workers start together, and two concurrent
+    `CREATE TABLE IF NOT EXISTS` can both pass the check (DuplicateTableError)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('bench_calls'))")
+        await conn.execute(TABLE_SQL)
 
 
 async def run(dsn: str, connections: int, duration_s: float, plans: Sequence[PlannedCall]

@@ -100,11 +100,18 @@ class PgWaits:
 
 
 def drive(spec: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    """Run a load to its end. A load of which no call got through measured nothing (the
+    server died, or never listened): that is the phase's error, not a figure of 0/s."""
     child = Child("driver", spec)
     try:
-        return child.recv(timeout_s)[1]
+        result: dict[str, Any] = child.recv(timeout_s)[1]
     finally:
         child.finish()
+    summary = result.get("summary", {})
+    if summary.get("sent") and not summary.get("calls_ok"):
+        raise RuntimeError(f"no call of {summary['sent']} got through: "
+                           f"{summary.get('by_status')} {summary.get('transport_errors')}")
+    return result
 
 
 class Subscribers:
