@@ -42,7 +42,7 @@ from dispatch.assignments.sweeper import run_sweeper
 from dispatch.core import logs
 from dispatch.core.audit import run_sealer
 from dispatch.core.background import start_background
-from dispatch.core.db import make_engine, make_sessionmaker
+from dispatch.core.db import make_engine, make_sessionmaker, warm_pool
 from dispatch.core.errors import Unavailable
 from dispatch.core.feed_hub import FeedHub
 from dispatch.core.heap import settled_heap
@@ -85,6 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = make_sessionmaker(engine)
         install_index_caches(app.state, settings)
         await build_index_caches(app.state)
+        await warm_pool(engine, min(settings.db_warm_connections,
+                                    settings.db_pool_size + settings.db_max_overflow),
+                        timeout_s=2 * settings.db_connect_timeout_s)
         app.state.request_limiter = SharedRateLimiter(
             engine, rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst,
             sync_interval_s=settings.rate_limit_sync_s)

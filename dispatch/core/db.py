@@ -6,6 +6,8 @@ geo/ and agencies/ import only this from dispatch/.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +26,8 @@ from sqlalchemy.orm import DeclarativeBase
 
 from dispatch.core.databases import connect_any, host_dsns
 from dispatch.core.settings import Settings
+
+log = logging.getLogger("siaga112.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -93,6 +97,46 @@ def make_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
 
         options["async_creator"] = connect
     return create_async_engine(settings.database_url, **options)
+
+
+# What a new backend and a new asyncpg connection do once, before their first real
+# request: PostgreSQL loads the PostGIS library and its types into the backend, and asyncpg
+# introspects the geometry type. About 15 ms of a cold connection's first request, on top
+# of the 5 ms connect (BENCHMARKS.md, "Session 10").
+_WARM_UP = text("SELECT ST_SetSRID(ST_MakePoint(0, 0), 4326), NULL::geography")
+
+
+async def warm_pool(engine: AsyncEngine, connections: int, timeout_s: float) -> int:
+    """Open `connections` of the pool's connections now and prepare their backends, so that
+    a worker's first burst of requests (a restart in a busy shift) does not open and warm
+    them one slow request at a time. Returns how many are ready; a database that does not
+    answer is not an error here (/readyz reports it, and requests open connections later)."""
+    warmed = 0
+
+    async def open_one(stack: contextlib.AsyncExitStack) -> None:
+        nonlocal warmed
+        connection = await stack.enter_async_context(engine.connect())
+        await connection.execute(_WARM_UP)
+        await connection.rollback()
+        warmed += 1
+
+    try:
+        async with asyncio.timeout(timeout_s), contextlib.AsyncExitStack() as stack:
+            # All held at once, so each is a different connection; released together.
+            results = await asyncio.gather(*(open_one(stack) for _ in range(connections)),
+                                           return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            # Never fatal: a worker that serves slowly at first beats one that does not
+            # start. An error other than the database's own is a defect: its traceback.
+            unexpected = next((f for f in failures if not isinstance(f, STORE_ERRORS)), None)
+            log.warning("%d of %d pool connections not opened at start (%s)",
+                        len(failures), connections, type(failures[0]).__name__,
+                        exc_info=unexpected)
+    except TimeoutError:
+        log.warning("pool warm-up timed out after %.1f s (%d of %d connections ready)",
+                    timeout_s, warmed, connections)
+    return warmed
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # (with its SSL attempt) costs more than the intake it serves.
     db_pool_size: int = Field(20, ge=1)
     db_max_overflow: int = Field(0, ge=0)
+    # Pool connections each worker opens and prepares before it serves (db.warm_pool).
+    db_warm_connections: int = Field(8, ge=0)
     db_statement_timeout_ms: int = Field(10_000, ge=0)
     db_connect_timeout_s: float = Field(3.0, gt=0)
     log_level: str = "INFO"
