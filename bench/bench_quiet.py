@@ -9,7 +9,10 @@ fix, a call with a category, a batch of 50 fixes); reported are the first reques
 kind (a fresh worker: each new database connection's backend plans the statement once)
 and the median and worst of the rest. Then, in this process, the app is started as a
 worker starts it and a full collection (`gc.collect()`) is timed with the start-up heap
-as it is frozen while serving (dispatch/core/heap.py) and unfrozen. The database is
+as it is frozen while serving (dispatch/core/heap.py) and unfrozen. Last, what a new pool
+connection costs its first request: `--cold-rounds` times, alternately with and without
+`warm_pool`'s preparation, a fresh engine opens one connection and stores one fix on it
+with `positions.ingest` three times (rolled back); medians of each step. The database is
 dropped at the end."""
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.bench_units import (
     ADMIN_URL,
@@ -34,10 +40,11 @@ from bench.bench_units import (
 )
 from bench.http_client import HttpClient
 from dispatch.core.databases import create_database, drop_database, sqlalchemy_url
-from dispatch.core.db import make_engine
+from dispatch.core.db import make_engine, warm_pool
 from dispatch.core.settings import Settings
 from dispatch.tools.demo import load_demo_into
 from dispatch.tools.migrate import upgrade_async
+from dispatch.units.positions import Fix, ingest
 
 
 def _ms(seconds: float) -> float:
@@ -101,7 +108,39 @@ async def _full_collection(env: dict[str, str]) -> dict[str, Any]:
             "full_collection_unfrozen_ms": _ms(statistics.median(without))}
 
 
-async def measure(requests: int, workers: int, admin_url: str) -> dict[str, Any]:
+async def _cold_connection(url: str, units: list[tuple[str, str]], rounds: int
+                           ) -> dict[str, Any]:
+    """Connect, then three one-fix `ingest`s, on a fresh engine's first connection."""
+    steps: dict[str, dict[str, list[float]]] = {"cold": {}, "warmed": {}}
+    for n in range(2 * rounds):
+        variant = "warmed" if n % 2 else "cold"
+        engine = make_engine(Settings(database_url=url, demo_mode=True))
+        took = steps[variant]
+        try:
+            started = time.perf_counter()
+            if variant == "warmed":
+                assert await warm_pool(engine, 1, timeout_s=10) == 1
+            async with engine.connect() as connection:
+                took.setdefault("open_ms", []).append(time.perf_counter() - started)
+                for i in range(3):
+                    fix = Fix(lat=-7.47, lon=112.43, at=datetime.now(UTC),
+                              unit_code=units[(n * 3 + i) % len(units)][0])
+                    started = time.perf_counter()
+                    async with connection.begin() as transaction, \
+                            AsyncSession(bind=connection) as session:
+                        await ingest(session, [fix], now=datetime.now(UTC),
+                                     retention=timedelta(days=30), actor="bench")
+                        await transaction.rollback()
+                    took.setdefault(f"fix_{i + 1}_ms", []).append(time.perf_counter() - started)
+        finally:
+            await engine.dispose()
+    return {f"{variant}_connection": {step: _ms(statistics.median(values))
+                                      for step, values in by_step.items()}
+            for variant, by_step in steps.items()}
+
+
+async def measure(requests: int, workers: int, admin_url: str,
+                  cold_rounds: int) -> dict[str, Any]:
     name = f"siaga112_bench_quiet_{secrets.token_hex(4)}"
     url = sqlalchemy_url(await create_database(admin_url, name))
     engine = make_engine(Settings(database_url=url, demo_mode=True))
@@ -112,7 +151,8 @@ async def measure(requests: int, workers: int, admin_url: str) -> dict[str, Any]
         units = await insert_units(engine, 100)
         served = await _served(env, requests, workers, units, name)
         return {"requests_per_kind": requests, "workers": workers, **served,
-                **await _full_collection(env)}
+                **await _full_collection(env),
+                **await _cold_connection(url, units, cold_rounds)}
     finally:
         await engine.dispose()
         await drop_database(admin_url, name)
@@ -122,10 +162,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cold-rounds", type=int, default=7)
     parser.add_argument("--admin-url", default=ADMIN_URL)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.requests, args.workers, args.admin_url)),
-                     indent=1))
+    print(json.dumps(asyncio.run(measure(args.requests, args.workers, args.admin_url,
+                                         args.cold_rounds)), indent=1))
 
 
 if __name__ == "__main__":

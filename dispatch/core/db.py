@@ -101,8 +101,8 @@ def make_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
 
 # What a new backend and a new asyncpg connection do once, before their first real
 # request: PostgreSQL loads the PostGIS library and its types into the backend, and asyncpg
-# introspects the geometry type. About 15 ms of a cold connection's first request, on top
-# of the 5 ms connect (BENCHMARKS.md, "Session 10").
+# introspects the geometry type: a cold connection's first position fix took 17–19 ms
+# after a 5 ms connect, 6.5 ms after this, 1.3–1.7 ms warm (BENCHMARKS.md, "Session 10").
 _WARM_UP = text("SELECT ST_SetSRID(ST_MakePoint(0, 0), 4326), NULL::geography")
 
 
