@@ -250,16 +250,19 @@ async def test_positions_batch(client: httpx.AsyncClient, admin: dict, gateway: 
          "heading": 90, "accuracy_m": 8},
         {"device_id": second["device_id"], **spot, "at": newer.isoformat()},
         {"unit_code": "NO-SUCH-UNIT", **spot, "at": newer.isoformat()},
-        {"unit_code": first["code"], "lat": 0.0, "lon": 0.0, "at": older.isoformat()},
+        {"unit_code": first["code"], "lat": 1.0, "lon": 1.0, "at": older.isoformat()},
         {"unit_code": first["code"], **spot, "at": (now + timedelta(hours=1)).isoformat()},
         # an unknown unit is told as such whatever its time (a guesser learns no more)
         {"unit_code": "NO-SUCH-UNIT", **spot, "at": (now + timedelta(hours=1)).isoformat()},
+        # a tracker without a fix: neither the position nor the history
+        {"unit_code": first["code"], "lat": 0, "lon": 0, "at": now.isoformat()},
     ])
     assert receipt.status_code == 200, receipt.text
     body = receipt.json()
     assert (body["accepted"], body["current"]) == (3, 2)
     assert [(r["index"], r["detail"]) for r in body["rejected"]] == [
-        (2, "no such unit"), (4, "the fix is in the future"), (5, "no such unit")]
+        (2, "no such unit"), (4, "the fix is in the future"), (5, "no such unit"),
+        (6, "no position: lat 0, lon 0 is what a tracker without a fix sends")]
     position = (await _unit(client, first["code"], admin))["position"]
     assert (position["lat"], position["lon"], position["speed_kmh"], position["heading"],
             position["accuracy_m"]) == (spot["lat"], spot["lon"], 40, 90, 8)
@@ -352,8 +355,17 @@ async def test_osmand(database_url: str) -> None:
         position = (await _unit(client, unit["code"], admin))["position"]
         assert (position["speed_kmh"], position["heading"]) == (36, 180)  # m/s → km/h
 
-        assert (await client.get("/osmand", params={"id": unit["device_id"], "valid": "false"})
-                ).status_code == 200
+        no_fix = [
+            await client.get("/osmand", params={"id": unit["device_id"], "valid": "false"}),
+            await client.get("/osmand", params={"id": unit["device_id"], "lat": 0, "lon": "0.0",
+                                                "timestamp": stamp + 20}),
+            await client.post("/osmand", data={"id": unit["device_id"], "location": "0,0"}),
+            await client.post("/osmand", json={"device_id": unit["device_id"], "location": {
+                "coords": {"latitude": 0, "longitude": 0}}})]
+        # 200, or the tracker would resend them forever; nothing stored, the unit stays put
+        assert [(r.status_code, r.json()) for r in no_fix] == [(200, {"stored": False})] * 4
+        still = (await _unit(client, unit["code"], admin))["position"]
+        assert (still["lat"], still["at"]) == (position["lat"], position["at"])
         for bad in ({"id": unit["device_id"], "lat": "north", "lon": 1},
                     {"id": unit["device_id"], "lat": 95, "lon": 1},
                     {"lat": 1, "lon": 1},

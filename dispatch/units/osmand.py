@@ -4,7 +4,7 @@ Two forms reach `/osmand`:
 * query or form parameters (OsmAnd, Traccar Client before 9): `id` (or `deviceid`),
   `lat`, `lon` (or `location=lat,lon`), `timestamp` (POSIX seconds, milliseconds, or ISO
   8601), `speed` in knots, `bearing` (or `heading`) in degrees, `accuracy` in metres,
-  `valid` (false: no fix, nothing stored);
+  `valid` (false: no fix, nothing stored; so is `lat=0&lon=0`);
 * a JSON body (Traccar Client 9 and later): `{"device_id", "location": {"timestamp",
   "coords": {"latitude", "longitude", "accuracy", "speed" (m/s), "heading"}}}`.
 Anything else the trackers add (battery, altitude, odometer...) is ignored."""
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatch.core.errors import Invalid
-from dispatch.units.positions import Fix
+from dispatch.units.positions import Fix, is_no_fix
 
 # The rate-limit key of an address that sent unknown device ids (api/units.py).
 UNKNOWN_DEVICE_KEY_PREFIX = "osmand-unknown:"
@@ -64,7 +64,7 @@ def _time(value: Any, now: datetime) -> datetime:
 
 
 def parse_parameters(params: Mapping[str, str], now: datetime) -> Fix | None:
-    """The query/form form; None when the tracker says it has no valid fix."""
+    """The query/form form; None when the tracker has no fix (`valid=false`, or 0, 0)."""
     device_id = (params.get("id") or params.get("deviceid") or "").strip()
     if not device_id:
         raise Invalid("id (the device id) is required", field="id")
@@ -75,10 +75,12 @@ def parse_parameters(params: Mapping[str, str], now: datetime) -> Fix | None:
         lat, _, lon = str(params["location"]).partition(",")
     if lat is None or lon is None:
         raise Invalid("lat and lon (or location=lat,lon) are required", field="lat")
+    lat_deg, lon_deg = _number(lat, "lat", -90, 90), _number(lon, "lon", -180, 180)
+    if is_no_fix(lat_deg, lon_deg):
+        return None  # answered 200: a 4xx would make the tracker resend it forever
     speed_knots = _optional(params.get("speed"), "speed", -1, 600)
     return Fix(
-        device_id=device_id,
-        lat=_number(lat, "lat", -90, 90), lon=_number(lon, "lon", -180, 180),
+        device_id=device_id, lat=lat_deg, lon=lon_deg,
         at=_time(params.get("timestamp"), now),
         accuracy_m=_optional(params.get("accuracy") or params.get("hdop"), "accuracy",
                              -1, 100_000),
@@ -87,8 +89,8 @@ def parse_parameters(params: Mapping[str, str], now: datetime) -> Fix | None:
     )
 
 
-def parse_json(body: Any, now: datetime) -> Fix:
-    """The JSON form of Traccar Client 9+."""
+def parse_json(body: Any, now: datetime) -> Fix | None:
+    """The JSON form of Traccar Client 9+; None at (0, 0), as for the parameters."""
     if not isinstance(body, dict):
         raise Invalid("the body must be a JSON object")
     device_id = str(body.get("device_id") or "").strip()
@@ -98,11 +100,13 @@ def parse_json(body: Any, now: datetime) -> Fix:
     if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
         raise Invalid("location.coords is required", field="location")
     coords = location["coords"]
+    lat = _number(coords.get("latitude"), "latitude", -90, 90)
+    lon = _number(coords.get("longitude"), "longitude", -180, 180)
+    if is_no_fix(lat, lon):
+        return None
     speed_m_s = _optional(coords.get("speed"), "speed", -1, 200)
     return Fix(
-        device_id=device_id,
-        lat=_number(coords.get("latitude"), "latitude", -90, 90),
-        lon=_number(coords.get("longitude"), "longitude", -180, 180),
+        device_id=device_id, lat=lat, lon=lon,
         at=_time(location.get("timestamp"), now),
         accuracy_m=_optional(coords.get("accuracy"), "accuracy", -1, 100_000),
         speed_kmh=None if speed_m_s is None else round(speed_m_s * 3.6, 2),

@@ -23,6 +23,14 @@ MAX_FIXES = 1000
 POSITION_EVENT_INTERVAL_S = 5.0
 POSITION_EVENT_MIN_MOVE_M = 10.0
 MAX_FUTURE = timedelta(minutes=5)  # a phone's clock ahead by more than this is wrong
+NO_FIX = "no position: lat 0, lon 0 is what a tracker without a fix sends"
+
+
+def is_no_fix(lat: float, lon: float) -> bool:
+    """(0, 0) is what cheap trackers and some apps send while they have no fix (Traccar's
+    own OsmAnd decoder reads it so); stored, it would move a Mojokerto ambulance to the Gulf
+    of Guinea and out of every recommendation."""
+    return lat == 0 and lon == 0
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class Ingested:
 # One statement: the fixes are matched to their units (by code or device id, of the
 # sender's agency when it is one), the valid ones of known units stored, and each unit
 # moved on to its newest fix. `known` lists the fixes whose unit was found (valid or
-# not), so that an unknown id is told apart from a fix refused for its time.
+# not), so that an unknown id is told apart from a fix refused for its time or place.
 _STORE = text("""
 WITH input AS (
     SELECT * FROM unnest(CAST(:indexes AS integer[]), CAST(:codes AS text[]),
@@ -121,7 +129,7 @@ async def ingest(
     """Store the fixes of known units (of `only_agency`, when the sender is an agency);
     the others are rejected one by one with the reason, and the rest still stored."""
     result = Ingested()
-    refusals = [_time_refused(fix, now, retention) for fix in fixes]  # None: usable
+    refusals = [_refused(fix, now, retention) for fix in fixes]  # None: usable
     rows = (await session.execute(_STORE, {
         "indexes": list(range(len(fixes))), "valid": [r is None for r in refusals],
         "codes": [f.unit_code for f in fixes], "devices": [f.device_id for f in fixes],
@@ -149,8 +157,10 @@ async def ingest(
     return result
 
 
-def _time_refused(fix: Fix, now: datetime, retention: timedelta) -> str | None:
-    """Why the fix's time makes it unusable, or None."""
+def _refused(fix: Fix, now: datetime, retention: timedelta) -> str | None:
+    """Why the fix's place or time makes it unusable, or None."""
+    if is_no_fix(fix.lat, fix.lon):
+        return NO_FIX
     if fix.at > now + MAX_FUTURE:
         return "the fix is in the future"
     if fix.at < now - retention:
