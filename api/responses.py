@@ -443,9 +443,11 @@ class RejectedFix(Out):
 
 
 class OsmandReceipt(Out):
-    """A tracker's fix taken (`stored` false: the tracker said it had no valid fix)."""
+    """A tracker's fix taken. `stored` false: the tracker had no fix (`valid=false`, or
+    0, 0), or the fix's time made it unusable (`detail` says why)."""
 
     stored: bool
+    detail: str | None = None
 
 
 class PositionsReceipt(Out):

@@ -3,6 +3,7 @@ units to send to an incident, and sending one."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -29,6 +30,8 @@ from dispatch.core.errors import Invalid, NotFound, TooManyRequests
 from dispatch.units import actions, osmand, queries
 from dispatch.units.positions import MAX_FIXES, Fix, ingest
 from dispatch.units.recommendations import recommend_units
+
+log = logging.getLogger("siaga112.units")
 
 router = APIRouter(tags=["units"], responses=problem_responses(401, 403, 422, 429, 503))
 Reader = Annotated[Principal, Depends(require("operator", "supervisor", "admin", "agency"))]
@@ -138,7 +141,7 @@ async def assign_unit(request: Request, incident_id: uuid.UUID, body: DispatchUn
 OSMAND_ERRORS = problem_responses(400, 404, 413, 422, 429, 503)
 
 
-@router.get("/osmand", responses=OSMAND_ERRORS)
+@router.get("/osmand", responses=OSMAND_ERRORS, response_model_exclude_none=True)
 async def receive_osmand(request: Request) -> OsmandReceipt:
     """A fix in the OsmAnd protocol (Traccar Client and other phone trackers), as query
     parameters: no token; the device id registered on a unit is the credential. Unknown
@@ -147,7 +150,7 @@ async def receive_osmand(request: Request) -> OsmandReceipt:
     return await _osmand(request)
 
 
-@router.post("/osmand", responses=OSMAND_ERRORS)
+@router.post("/osmand", responses=OSMAND_ERRORS, response_model_exclude_none=True)
 async def receive_osmand_body(request: Request) -> OsmandReceipt:
     """The same, as form parameters or as Traccar Client 9's JSON body."""
     return await _osmand(request)
@@ -176,7 +179,13 @@ async def _osmand(request: Request) -> OsmandReceipt:
         if detail == "no such unit":
             await limiter.record(key)
             raise NotFound("no unit has this device id")
-        raise Invalid(detail, field="timestamp")
+        # A known tracker's fix refused for its time (a phone clock far ahead, a fix
+        # buffered longer than the retention): answered 200, because Traccar Client
+        # resends its oldest buffered fix after any other answer, every 30 s, before any
+        # later one, so one refused fix would silence the vehicle for good.
+        log.warning("a tracker's fix from %s was not stored: %s", key.removeprefix(
+            osmand.UNKNOWN_DEVICE_KEY_PREFIX), detail)
+        return OsmandReceipt(stored=False, detail=detail)
     return OsmandReceipt(stored=True)
 
 

@@ -366,6 +366,24 @@ async def test_osmand(database_url: str) -> None:
         assert [(r.status_code, r.json()) for r in no_fix] == [(200, {"stored": False})] * 4
         still = (await _unit(client, unit["code"], admin))["position"]
         assert (still["lat"], still["at"]) == (position["lat"], position["at"])
+        # Refused for its time, answered 200 too: Traccar Client resends its oldest
+        # buffered fix after any other answer, before any later one.
+        for moment, why in ((stamp + 3600, "the fix is in the future"),
+                            (stamp - 40 * 86400, "the fix is older than the retention")):
+            refused = await client.get("/osmand", params={
+                "id": unit["device_id"], "lat": spot["lat"] + 0.003, "lon": spot["lon"],
+                "timestamp": moment})
+            assert (refused.status_code, refused.json()) == (
+                200, {"stored": False, "detail": why})
+        assert (await _unit(client, unit["code"], admin))["position"] == still
+        # A glitch in an optional reading loses the reading, not the position.
+        glitch = await client.get("/osmand", params={
+            "id": unit["device_id"], "lat": spot["lat"] + 0.004, "lon": spot["lon"],
+            "timestamp": stamp + 30, "speed": 9999, "bearing": 720, "accuracy": "n/a"})
+        assert (glitch.status_code, glitch.json()) == (200, {"stored": True})
+        moved = (await _unit(client, unit["code"], admin))["position"]
+        assert (moved["lat"], moved["speed_kmh"], moved["heading"], moved["accuracy_m"]) == (
+            pytest.approx(spot["lat"] + 0.004), None, None, None)
         for bad in ({"id": unit["device_id"], "lat": "north", "lon": 1},
                     {"id": unit["device_id"], "lat": 95, "lon": 1},
                     {"lat": 1, "lon": 1},

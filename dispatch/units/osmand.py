@@ -35,11 +35,15 @@ def _number(value: Any, name: str, low: float, high: float) -> float:
     return number
 
 
-def _optional(value: Any, name: str, low: float, high: float) -> float | None:
-    if value is None or value == "":
+def _extra(value: Any, high: float) -> float | None:
+    """An optional reading (speed, heading, accuracy): None when absent, unknown (trackers
+    send -1) or not believable. Never an error: refusing the fix for a glitch in an extra
+    would lose its position, and the tracker would resend it before any later one."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
         return None
-    number = _number(value, name, low, high)
-    return number if number >= 0 else None  # trackers send -1 for "unknown"
+    return number if math.isfinite(number) and 0 <= number <= high else None
 
 
 def _time(value: Any, now: datetime) -> datetime:
@@ -78,14 +82,13 @@ def parse_parameters(params: Mapping[str, str], now: datetime) -> Fix | None:
     lat_deg, lon_deg = _number(lat, "lat", -90, 90), _number(lon, "lon", -180, 180)
     if is_no_fix(lat_deg, lon_deg):
         return None  # answered 200: a 4xx would make the tracker resend it forever
-    speed_knots = _optional(params.get("speed"), "speed", -1, 600)
+    speed_knots = _extra(params.get("speed"), 600)
     return Fix(
         device_id=device_id, lat=lat_deg, lon=lon_deg,
         at=_time(params.get("timestamp"), now),
-        accuracy_m=_optional(params.get("accuracy") or params.get("hdop"), "accuracy",
-                             -1, 100_000),
+        accuracy_m=_extra(params.get("accuracy") or params.get("hdop"), 100_000),
         speed_kmh=None if speed_knots is None else round(speed_knots * KNOT_KMH, 2),
-        heading=_optional(params.get("bearing") or params.get("heading"), "bearing", -1, 360),
+        heading=_extra(params.get("bearing") or params.get("heading"), 360),
     )
 
 
@@ -104,11 +107,11 @@ def parse_json(body: Any, now: datetime) -> Fix | None:
     lon = _number(coords.get("longitude"), "longitude", -180, 180)
     if is_no_fix(lat, lon):
         return None
-    speed_m_s = _optional(coords.get("speed"), "speed", -1, 200)
+    speed_m_s = _extra(coords.get("speed"), 200)
     return Fix(
         device_id=device_id, lat=lat, lon=lon,
         at=_time(location.get("timestamp"), now),
-        accuracy_m=_optional(coords.get("accuracy"), "accuracy", -1, 100_000),
+        accuracy_m=_extra(coords.get("accuracy"), 100_000),
         speed_kmh=None if speed_m_s is None else round(speed_m_s * 3.6, 2),
-        heading=_optional(coords.get("heading"), "heading", -1, 360),
+        heading=_extra(coords.get("heading"), 360),
     )
