@@ -130,9 +130,11 @@ class Load:
         params = (f"id={device}&lat={random.uniform(*KOTA[:2]):.6f}"
                   f"&lon={random.uniform(*KOTA[2:]):.6f}&timestamp={time.time():.3f}"
                   "&speed=20&bearing=90&accuracy=8")
-        status, _ = await self.client.request("GET", f"/osmand?{params}")
-        if status == 200:
+        status, body = await self.client.request("GET", f"/osmand?{params}")
+        if status == 200 and orjson.loads(body)["stored"]:
             self.acknowledged_fixes += 1
+        elif status == 200:  # answered, not stored (its time was refused)
+            self.rejected_fixes += 1
         return status
 
     async def batch(self, codes: list[str]) -> int:
