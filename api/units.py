@@ -183,8 +183,8 @@ async def _osmand(request: Request) -> OsmandReceipt:
         # buffered longer than the retention): answered 200, because Traccar Client
         # resends its oldest buffered fix after any other answer, every 30 s, before any
         # later one, so one refused fix would silence the vehicle for good.
-        log.warning("a tracker's fix from %s was not stored: %s", key.removeprefix(
-            osmand.UNKNOWN_DEVICE_KEY_PREFIX), detail)
+        log.warning("the tracker of %s sent a fix that was not stored: %s",
+                    result.refused_units[0], detail)
         return OsmandReceipt(stored=False, detail=detail)
     return OsmandReceipt(stored=True)
 

@@ -7,6 +7,7 @@ spot of their own, so the demo fleet other tests see is unchanged."""
 from __future__ import annotations
 
 import itertools
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -322,7 +323,7 @@ async def test_position_events_are_throttled(client: httpx.AsyncClient, admin: d
     assert await events() == 2
 
 
-async def test_osmand(database_url: str) -> None:
+async def test_osmand(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
     settings = make_settings(database_url, login_failures_per_address=3)
     async for client in started_client(create_app(settings)):
         admin = await login(client, "admin")
@@ -370,11 +371,17 @@ async def test_osmand(database_url: str) -> None:
         # buffered fix after any other answer, before any later one.
         for moment, why in ((stamp + 3600, "the fix is in the future"),
                             (stamp - 40 * 86400, "the fix is older than the retention")):
-            refused = await client.get("/osmand", params={
-                "id": unit["device_id"], "lat": spot["lat"] + 0.003, "lon": spot["lon"],
-                "timestamp": moment})
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="siaga112.units"):
+                refused = await client.get("/osmand", params={
+                    "id": unit["device_id"], "lat": spot["lat"] + 0.003, "lon": spot["lon"],
+                    "timestamp": moment})
             assert (refused.status_code, refused.json()) == (
                 200, {"stored": False, "detail": why})
+            # the room can tell whose phone to look at; the credential stays out of the log
+            assert f"the tracker of {unit['code']} sent a fix that was not stored: {why}" \
+                in caplog.text
+            assert unit["device_id"] not in caplog.text
         assert (await _unit(client, unit["code"], admin))["position"] == still
         # A glitch in an optional reading loses the reading, not the position.
         glitch = await client.get("/osmand", params={

@@ -52,6 +52,8 @@ class Ingested:
     accepted: int = 0  # fixes stored
     current: int = 0  # units whose position they moved on
     rejected: list[dict[str, Any]] = field(default_factory=list)  # {"index", "detail"}
+    # The unit of each fix refused for its time or place (for the log: whose tracker).
+    refused_units: dict[int, str] = field(default_factory=dict)
 
 
 # One statement: the fixes are matched to their units (by code or device id, of the
@@ -117,7 +119,10 @@ moved AS (
     RETURNING u.code, u.agency_code, u.kind, u.name, u.status, u.lat, u.lon, u.accuracy_m,
               u.speed_kmh, u.heading, u.position_at, u.incident_id, u.updated_at, l.due
 )
-SELECT k.known, m.* FROM (SELECT array_agg(idx) AS known FROM matched) k
+SELECT k.known, k.known_units, m.* FROM (
+    SELECT array_agg(idx ORDER BY idx) AS known,
+           array_agg(unit_code ORDER BY idx) AS known_units
+    FROM matched) k
 LEFT JOIN moved m ON true
 """)
 
@@ -139,12 +144,13 @@ async def ingest(
         "agency": only_agency,
         "interval": POSITION_EVENT_INTERVAL_S, "min_move": POSITION_EVENT_MIN_MOVE_M,
     })).all()
-    known = set(rows[0].known or ())
+    known = dict(zip(rows[0].known or (), rows[0].known_units or (), strict=True))
     for index, refused in enumerate(refusals):
         if index not in known:
             result.rejected.append({"index": index, "detail": "no such unit"})
         elif refused is not None:
             result.rejected.append({"index": index, "detail": refused})
+            result.refused_units[index] = known[index]
         else:
             result.accepted += 1
     moved = [row for row in rows if row.code is not None]
