@@ -47,7 +47,9 @@ async def test_pokes_wake_the_local_hub_and_fold_into_few_notifies(database_url:
             await received.get()
         # The notifier counts its NOTIFY when the server's answer reaches it, which can be
         # after the listener has heard it (seen once in CI on a starved machine).
-        await asyncio.sleep(0.3)
+        async with asyncio.timeout(5):
+            while notifier.sent < sent + 1:  # noqa: ASYNC110 - a counter
+                await asyncio.sleep(0.01)
         assert notifier.sent == sent + 1
     finally:
         await notifier.stop()

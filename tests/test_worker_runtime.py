@@ -76,11 +76,12 @@ async def test_a_worker_opens_its_warm_connections_before_it_serves(settings: Se
     """A restarted worker's first burst found an empty pool: every request opened a
     connection whose backend then loaded PostGIS (120–130 requests over 50 ms in the first
     second of `bench_units`, 13–15 with eight warm connections)."""
-    app = create_app(settings.model_copy(update={"db_warm_connections": 3}))
+    app = create_app(settings.model_copy(update={"db_warm_connections": 12}))
     async for client in started_client(app):
         pool = app.state.engine.pool
-        assert pool.checkedin() >= 3  # before any request
-        assert pool.checkedout() == 0
+        # Before any request; the background loops share the pool (some may hold one
+        # now), but fewer than twelve of them ever run at once.
+        assert pool.checkedin() + pool.checkedout() >= 12
         assert (await client.get("/readyz")).status_code == 200
         await asyncio.sleep(0.5)  # asyncpg#1310, as above
 
